@@ -1,0 +1,1 @@
+"""Suggestions and group placement: pure Python over plain data, no HTTP, no SQL."""
