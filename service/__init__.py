@@ -1,0 +1,1 @@
+"""HTTP only: app factory, routers per resource, schemas, auth, error mapping, dashboard."""

@@ -1,0 +1,69 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service import auth
+from service.config import Settings
+from service.database import EmbeddedPostgres, migrate, open_pool, resolve_database_url
+from service.errors import install_error_handlers
+from service.middleware import AccessLog, BodyLimit
+from service.routers import communities, connections, health, members
+
+log = logging.getLogger("belonging.app")
+
+DESCRIPTION = """\
+Belonging keeps a community's members as a graph and helps them connect: peer suggestions
+(isolated and new members first), support-group placement, and silo reports for organisers.
+
+Authenticate with `Authorization: Bearer <key>`: the admin token creates communities; a
+community's platform key manages its members and ties; its organiser key reads reports and
+manages groups and settings. Errors are RFC 9457 problem details.
+"""
+
+
+def admin_token(settings: Settings) -> str:
+    if settings.admin_token:
+        return settings.admin_token
+    token, _ = auth.load_or_create_admin_token(settings.admin_token_file)
+    return token
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. The database is reached (or the embedded one started) in the lifespan."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        embedded: EmbeddedPostgres | None = None
+        url, embedded = resolve_database_url(settings)
+        try:
+            migrate(url)
+            app.state.database_url = url
+            app.state.admin_token = admin_token(settings)
+            async with open_pool(url, settings) as pool:
+                app.state.pool = pool
+                yield
+        finally:
+            if embedded is not None:
+                embedded.stop()
+
+    app = FastAPI(
+        title="Belonging",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in (health.router, communities.router, members.router, connections.router):
+        app.include_router(router)
+    app.add_middleware(BodyLimit, json_limit=settings.max_body_bytes,
+                       import_limit=settings.max_import_bytes)
+    app.add_middleware(AccessLog)
+    return app

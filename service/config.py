@@ -1,0 +1,30 @@
+"""Configuration from the environment (``DATABASE_URL``, ``BELONGING_*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Operator settings. Unset ``DATABASE_URL`` means: run an embedded PostgreSQL in ``data_dir``."""
+
+    model_config = SettingsConfigDict(env_prefix="BELONGING_", extra="ignore")
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    data_dir: Path = Path(".belonging")
+    admin_token: str | None = None
+    pool_min_size: int = 2
+    pool_max_size: int = 10
+    # JSON bodies are small; NDJSON imports may carry millions of lines.
+    max_body_bytes: int = 1_000_000
+    max_import_bytes: int = 512_000_000
+    log_level: str = "INFO"
+    # Run the daily snapshot / job worker inside the API process.
+    run_worker: bool = True
+
+    @property
+    def admin_token_file(self) -> Path:
+        return self.data_dir / "admin_token"

@@ -1,0 +1,100 @@
+"""Where the PostgreSQL comes from (given URL or embedded server), the pool, and migrations."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from service.config import Settings
+
+log = logging.getLogger("belonging.database")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Any constant works; it only has to be the same in every process that migrates.
+_MIGRATION_LOCK_ID = 7_240_331
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server from the ``pgserver`` wheel, kept in ``<data_dir>/pgdata``.
+
+    Several processes may share one data folder: the server starts with the first and stops when
+    the last one exits, so data survives restarts.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.pgdata = (data_dir / "pgdata").resolve()
+        self._server = None
+
+    def start(self) -> str:
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.pgdata.parent))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pgserver
+
+            self.pgdata.mkdir(parents=True, exist_ok=True)
+            self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        return self._server.get_uri()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+
+def resolve_database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
+    """The URL to connect to, and the embedded server started for it when no URL was configured."""
+    if settings.database_url:
+        return settings.database_url, None
+    embedded = EmbeddedPostgres(settings.data_dir)
+    return embedded.start(), embedded
+
+
+def open_pool(url: str, settings: Settings) -> AsyncConnectionPool:
+    """An unopened async pool; the caller opens it (in the FastAPI lifespan)."""
+    return AsyncConnectionPool(
+        url,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        open=False,
+        kwargs={"autocommit": False},
+        name="belonging",
+    )
+
+
+def migration_files(directory: Path = MIGRATIONS_DIR) -> list[Path]:
+    """SQL files in name order (names are date-prefixed, so that is the order they were written)."""
+    return sorted(directory.glob("*.sql"))
+
+
+def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply every migration not yet recorded, each exactly once and in its own transaction.
+
+    An advisory lock serialises concurrent migrators (several workers starting together).
+    Returns the names applied by this call.
+    """
+    applied: list[str] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK_ID,))
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " name text PRIMARY KEY,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
+            for path in migration_files(directory):
+                if path.name in done:
+                    continue
+                with conn.transaction():
+                    conn.execute(path.read_text())
+                    conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (path.name,))
+                log.info("migration applied", extra={"migration": path.name})
+                applied.append(path.name)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK_ID,))
+    return applied

@@ -1,0 +1,79 @@
+"""Dependencies declared once: the request's connection and transaction, and who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from psycopg import AsyncConnection
+
+from service import auth
+from service.errors import ApiError
+from service.repository import communities
+from service.repository.communities import CommunityRow
+from service.schemas import SLUG_PATTERN
+
+_bearer = HTTPBearer(auto_error=False, description="Admin token, platform key or organiser key.")
+
+
+async def _connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """One connection per request; the transaction commits before the response is sent."""
+    async with request.app.state.pool.connection() as conn:
+        async with conn.transaction():
+            yield conn
+
+
+# scope="function": the commit happens before the response leaves, so an acknowledged write
+# is a committed write.
+Conn = Annotated[AsyncConnection, Depends(_connection, scope="function")]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or not credentials.credentials:
+        raise ApiError(401, "Unauthorised", "send 'Authorization: Bearer <key>'")
+    return credentials.credentials
+
+
+async def require_admin(request: Request, credentials: Credentials) -> None:
+    if not auth.tokens_equal(_token(credentials), request.app.state.admin_token):
+        raise ApiError(403, "Forbidden", "this route needs the admin token")
+
+
+async def _community(slug: Annotated[str, Path(pattern=SLUG_PATTERN)], conn: Conn) -> CommunityRow:
+    community = await communities.by_slug(conn, slug)
+    if community is None:
+        raise ApiError(404, "Not found", f"community {slug!r} does not exist")
+    return community
+
+
+async def _authorised(
+    community: CommunityRow, conn: AsyncConnection, credentials: HTTPAuthorizationCredentials | None,
+    role: str,
+) -> CommunityRow:
+    parsed = auth.parse_key(_token(credentials))
+    if parsed is None or parsed.role != role:
+        raise ApiError(403, "Forbidden", f"this route needs the {role} key of community {community.slug!r}")
+    stored = await communities.key_hash(conn, community.community_id, parsed.key_id, role)
+    if stored is None or not auth.secret_matches(parsed.secret, stored):
+        raise ApiError(403, "Forbidden", f"this key is not a {role} key of community {community.slug!r}")
+    return community
+
+
+async def platform_community(
+    community: Annotated[CommunityRow, Depends(_community)], conn: Conn, credentials: Credentials
+) -> CommunityRow:
+    return await _authorised(community, conn, credentials, "platform")
+
+
+async def organiser_community(
+    community: Annotated[CommunityRow, Depends(_community)], conn: Conn, credentials: Credentials
+) -> CommunityRow:
+    return await _authorised(community, conn, credentials, "organiser")
+
+
+AdminOnly = Depends(require_admin)
+PlatformCommunity = Annotated[CommunityRow, Depends(platform_community)]
+OrganiserCommunity = Annotated[CommunityRow, Depends(organiser_community)]

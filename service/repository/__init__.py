@@ -1,0 +1,1 @@
+"""The only modules that know SQL. Functions take the connection first and never commit."""

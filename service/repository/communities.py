@@ -1,0 +1,98 @@
+"""Communities, their keys, settings and revision counter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import AsyncConnection, errors
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from service.auth import IssuedKey
+from service.errors import conflict
+
+
+@dataclass(frozen=True)
+class CommunityRow:
+    community_id: int
+    slug: str
+    name: str
+    settings: dict[str, Any]
+    revision: int
+
+
+async def create(conn: AsyncConnection, slug: str, name: str, keys: list[IssuedKey]) -> CommunityRow:
+    try:
+        async with conn.cursor(row_factory=class_row(CommunityRow)) as cur:
+            await cur.execute(
+                "INSERT INTO communities (slug, name) VALUES (%(slug)s, %(name)s)"
+                " RETURNING community_id, slug, name, settings, revision",
+                {"slug": slug, "name": name},
+            )
+            community = await cur.fetchone()
+    except errors.UniqueViolation:
+        raise conflict(f"a community with slug {slug!r} already exists; choose another slug") from None
+    assert community is not None
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO api_keys (community_id, key_id, role, secret_hash)"
+            " VALUES (%(community_id)s, %(key_id)s, %(role)s, %(secret_hash)s)",
+            [
+                {"community_id": community.community_id, "key_id": k.key_id, "role": k.role,
+                 "secret_hash": k.secret_hash}
+                for k in keys
+            ],
+        )
+    return community
+
+
+async def by_slug(conn: AsyncConnection, slug: str) -> CommunityRow | None:
+    async with conn.cursor(row_factory=class_row(CommunityRow)) as cur:
+        await cur.execute(
+            "SELECT community_id, slug, name, settings, revision FROM communities WHERE slug = %(slug)s",
+            {"slug": slug},
+        )
+        return await cur.fetchone()
+
+
+async def key_hash(conn: AsyncConnection, community_id: int, key_id: str, role: str) -> bytes | None:
+    """The stored hash of an active key of ``role`` in the community, if there is one."""
+    cur = await conn.execute(
+        "SELECT secret_hash FROM api_keys WHERE community_id = %(cid)s AND key_id = %(key_id)s"
+        " AND role = %(role)s AND revoked_at IS NULL",
+        {"cid": community_id, "key_id": key_id, "role": role},
+    )
+    row = await cur.fetchone()
+    return bytes(row[0]) if row else None
+
+
+async def update_settings(conn: AsyncConnection, community_id: int, settings: dict[str, Any]) -> None:
+    await conn.execute(
+        "UPDATE communities SET settings = %(settings)s WHERE community_id = %(cid)s",
+        {"settings": Jsonb(settings), "cid": community_id},
+    )
+
+
+async def bump_revision(conn: AsyncConnection, community_id: int) -> int:
+    """Mark the community's graph and profiles as changed, in the caller's transaction."""
+    cur = await conn.execute(
+        "UPDATE communities SET revision = revision + 1 WHERE community_id = %(cid)s RETURNING revision",
+        {"cid": community_id},
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def revision(conn: AsyncConnection, community_id: int) -> int:
+    cur = await conn.execute(
+        "SELECT revision FROM communities WHERE community_id = %(cid)s", {"cid": community_id}
+    )
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def all_slugs(conn: AsyncConnection) -> list[str]:
+    cur = await conn.execute("SELECT slug FROM communities ORDER BY slug")
+    return [r[0] for r in await cur.fetchall()]

@@ -1,0 +1,42 @@
+"""Communities (admin token) and their settings (organiser key)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from service.auth import issue_key
+from service.deps import AdminOnly, Conn, OrganiserCommunity
+from service.repository import communities
+from service.schemas import CommunityCreated, CommunityIn, CommunitySettings, CommunitySettingsPatch
+
+router = APIRouter(prefix="/v1/communities", tags=["communities"])
+
+
+def current_settings(stored: dict) -> CommunitySettings:
+    """Stored overrides on top of the documented defaults."""
+    known = {k: v for k, v in stored.items() if k in CommunitySettings.model_fields}
+    return CommunitySettings(**known)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CommunityCreated,
+             dependencies=[AdminOnly])
+async def create_community(body: CommunityIn, conn: Conn) -> dict:
+    """Create a community; its platform and organiser keys are shown this once."""
+    platform, organiser = issue_key("platform"), issue_key("organiser")
+    await communities.create(conn, body.slug, body.name, [platform, organiser])
+    return {"slug": body.slug, "name": body.name, "platform_key": platform.token,
+            "organiser_key": organiser.token}
+
+
+@router.get("/{slug}/settings", response_model=CommunitySettings, tags=["settings"])
+async def get_settings(community: OrganiserCommunity) -> CommunitySettings:
+    """The settings in use, defaults included."""
+    return current_settings(community.settings)
+
+
+@router.patch("/{slug}/settings", response_model=CommunitySettings, tags=["settings"])
+async def patch_settings(body: CommunitySettingsPatch, community: OrganiserCommunity, conn: Conn) -> CommunitySettings:
+    """Change some settings; the others keep their values."""
+    merged = current_settings({**community.settings, **body.changes()})
+    await communities.update_settings(conn, community.community_id, merged.model_dump())
+    return merged

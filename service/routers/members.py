@@ -1,0 +1,89 @@
+"""Member profiles (platform key)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from pydantic import TypeAdapter
+
+from service import ndjson
+from service.deps import Conn, PlatformCommunity
+from service.errors import ApiError, not_found
+from service.repository import communities, members
+from service.schemas import MEMBER_ID_PATTERN, ImportResult, Member, MemberImportLine, MemberIn, MemberPage
+
+router = APIRouter(prefix="/v1/communities/{slug}/members", tags=["members"])
+MemberIdPath = Annotated[str, Path(pattern=MEMBER_ID_PATTERN, description="The platform's member id.")]
+_import_line = TypeAdapter(MemberImportLine)
+
+
+def _encode_cursor(member_id: str) -> str:
+    return base64.urlsafe_b64encode(member_id.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ApiError(422, "Invalid input", "cursor is not one this API returned; start without it") from None
+
+
+@router.put("/{member_id}", response_model=Member, responses={201: {"model": Member}})
+async def put_member(
+    member_id: MemberIdPath, profile: MemberIn, community: PlatformCommunity, conn: Conn,
+    response: Response,
+) -> dict:
+    """Create or replace a member's profile (201 created, 200 replaced)."""
+    member, created = await members.upsert(conn, community.community_id, member_id, profile.model_dump())
+    await communities.bump_revision(conn, community.community_id)
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return member
+
+
+@router.get("/{member_id}", response_model=Member)
+async def get_member(member_id: MemberIdPath, community: PlatformCommunity, conn: Conn) -> dict:
+    """A member's profile."""
+    member = await members.get(conn, community.community_id, member_id)
+    if member is None:
+        raise not_found(f"member {member_id!r}")
+    return member
+
+
+@router.delete("/{member_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_member(member_id: MemberIdPath, community: PlatformCommunity, conn: Conn) -> None:
+    """Erase a member with their connections, blocks, suggestions and group seats."""
+    if not await members.delete(conn, community.community_id, member_id):
+        raise not_found(f"member {member_id!r}")
+    await communities.bump_revision(conn, community.community_id)
+
+
+@router.get("", response_model=MemberPage)
+async def list_members(
+    community: PlatformCommunity, conn: Conn,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> dict:
+    """Members in id order, a page at a time."""
+    after = _decode_cursor(cursor) if cursor else None
+    rows = await members.page(conn, community.community_id, limit + 1, after)
+    next_cursor = _encode_cursor(rows[limit - 1]["member_id"]) if len(rows) > limit else None
+    return {"members": rows[:limit], "next_cursor": next_cursor}
+
+
+@router.post(
+    "/import", response_model=ImportResult,
+    openapi_extra={"requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
+)
+async def import_members(request: Request, community: PlatformCommunity, conn: Conn) -> dict:
+    """Create or replace members from NDJSON (one profile with `member_id` per line), all or nothing."""
+    body = await ndjson.read_body(request, request.app.state.settings.max_import_bytes)
+    errors = ndjson.LineErrors()
+    lines = ndjson.parse_lines(body, _import_line.validate_json, errors)
+    errors.raise_if_any("members")
+    profiles = {line.member_id: line.model_dump(exclude={"member_id"}) for _, line in lines}
+    created, updated = await members.bulk_load(conn, community.community_id, profiles)
+    await communities.bump_revision(conn, community.community_id)
+    return {"lines": len(lines), "created": created, "updated": updated}

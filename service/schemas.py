@@ -1,0 +1,208 @@
+"""Request and response bodies. ``*In`` is what clients send, the bare name is what they get."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from matching.profiles import MAX_TAG_LENGTH, MAX_TAGS, normalise_tag, normalise_tags
+
+MEMBER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@+\-]{0,127}$"
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
+ATTRIBUTE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+MAX_ATTRIBUTES = 20
+MAX_LANGUAGES = 10
+
+MemberId = Annotated[str, StringConstraints(pattern=MEMBER_ID_PATTERN)]
+Format = Literal["online", "in_person"]
+
+
+def _tags(values: list[str]) -> list[str]:
+    tags = normalise_tags(values)
+    too_long = [t for t in tags if len(t) > MAX_TAG_LENGTH]
+    if too_long:
+        raise ValueError(f"tags must be at most {MAX_TAG_LENGTH} characters: {too_long[0][:80]!r}")
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags, got {len(tags)}")
+    return tags
+
+
+Tags = Annotated[list[Annotated[str, StringConstraints(max_length=4 * MAX_TAG_LENGTH)]],
+                 AfterValidator(_tags)]
+
+
+def _languages(values: list[str]) -> list[str]:
+    languages = normalise_tags(values)
+    if len(languages) > MAX_LANGUAGES:
+        raise ValueError(f"at most {MAX_LANGUAGES} languages")
+    bad = [v for v in languages if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{2,8})?", v)]
+    if bad:
+        raise ValueError(f"languages are codes like 'en' or 'pt-br', not {bad[0][:40]!r}")
+    return languages
+
+
+def _attributes(values: dict[str, str]) -> dict[str, str]:
+    if len(values) > MAX_ATTRIBUTES:
+        raise ValueError(f"at most {MAX_ATTRIBUTES} attributes")
+    cleaned: dict[str, str] = {}
+    for name, value in values.items():
+        if not re.fullmatch(ATTRIBUTE_NAME_PATTERN, name):
+            raise ValueError(
+                f"attribute names are lowercase letters, digits and _ (got {name[:40]!r})"
+            )
+        value = normalise_tag(value) if isinstance(value, str) else value
+        if not value:
+            continue
+        if len(value) > 200:
+            raise ValueError(f"attribute {name!r} is longer than 200 characters")
+        cleaned[name] = value
+    return cleaned
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemberIn(Strict):
+    """A member's profile, as the platform sends it. Tags are normalised on the way in."""
+
+    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    interests: Tags = Field(default_factory=list)
+    needs: Tags = Field(default_factory=list)
+    offers: Tags = Field(default_factory=list)
+    private_needs: Tags = Field(
+        default_factory=list,
+        description="Needs used for matching but never shown to anyone else.",
+    )
+    attributes: Annotated[dict[str, str], AfterValidator(_attributes)] = Field(
+        default_factory=dict,
+        description="Organiser-defined dimensions such as cohort or neighbourhood.",
+    )
+    formats: list[Format] = Field(
+        default_factory=lambda: ["online", "in_person"],
+        min_length=1,
+        description="Meeting formats the member accepts; both when not given.",
+    )
+    languages: Annotated[list[str], AfterValidator(_languages)] = Field(
+        default_factory=list, description="Language codes; empty means any language."
+    )
+    open_to_suggestions: bool = True
+    belonging_score: int | None = Field(default=None, ge=1, le=5)
+
+    @field_validator("formats")
+    @classmethod
+    def _unique_formats(cls, formats: list[str]) -> list[str]:
+        return list(dict.fromkeys(formats))
+
+
+class MemberImportLine(MemberIn):
+    member_id: MemberId
+
+
+class Member(MemberIn):
+    member_id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class MemberPage(BaseModel):
+    members: list[Member]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+
+class ImportResult(BaseModel):
+    lines: int
+    created: int
+    updated: int
+
+
+class ConnectionIn(Strict):
+    a: MemberId
+    b: MemberId
+    weight: float = Field(default=1.0, gt=0, le=1_000_000)
+    kind: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+
+    @field_validator("weight")
+    @classmethod
+    def _finite(cls, weight: float) -> float:
+        if not math.isfinite(weight):
+            raise ValueError("weight must be a finite number")
+        return weight
+
+
+class Connection(BaseModel):
+    a: str
+    b: str
+    weight: float
+    kind: str | None
+
+
+class MemberConnection(BaseModel):
+    member_id: str
+    weight: float
+    kind: str | None
+
+
+class MemberConnections(BaseModel):
+    member_id: str
+    connections: list[MemberConnection]
+
+
+class CommunityIn(Strict):
+    slug: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)] = Field(
+        description="2-63 lowercase letters, digits and dashes; used in URLs."
+    )
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class CommunityCreated(BaseModel):
+    slug: str
+    name: str
+    platform_key: str = Field(description="Shown once; stored hashed.")
+    organiser_key: str = Field(description="Shown once; stored hashed.")
+
+
+class CommunitySettings(Strict):
+    """Organiser settings. Every field has a documented default."""
+
+    bridging_weight: float = Field(
+        default=0.3, ge=0, le=1,
+        description="0 = suggest purely by likely fit, 1 = favour ties across silos strongly.",
+    )
+    report_min_group_size: int = Field(
+        default=5, ge=2, le=1000,
+        description="k: attribute groups smaller than this are never broken out in reports.",
+    )
+    max_exposures_per_week: int = Field(
+        default=20, ge=1, le=10_000,
+        description="How often one member may be proposed to others in a rolling week.",
+    )
+    max_suggestions_per_request: int = Field(
+        default=25, ge=1, le=100, description="Upper bound for `limit` on suggestion requests.",
+    )
+    new_member_days: int = Field(
+        default=30, ge=0, le=365,
+        description="Members who joined this many days ago or less count as new.",
+    )
+
+
+class CommunitySettingsPatch(Strict):
+    bridging_weight: float | None = Field(default=None, ge=0, le=1)
+    report_min_group_size: int | None = Field(default=None, ge=2, le=1000)
+    max_exposures_per_week: int | None = Field(default=None, ge=1, le=10_000)
+    max_suggestions_per_request: int | None = Field(default=None, ge=1, le=100)
+    new_member_days: int | None = Field(default=None, ge=0, le=365)
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True, exclude_none=True)

@@ -1,0 +1,112 @@
+"""Test fixtures: a real PostgreSQL (``DATABASE_URL`` or an embedded server), a fresh database per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg.conninfo import make_conninfo
+
+from service.app import create_app
+from service.config import Settings
+from service.database import EmbeddedPostgres, migrate
+
+ADMIN_TOKEN = "test-admin-token"
+TEMPLATE = "belonging_test_template"
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The server the tests use; an embedded one unless ``DATABASE_URL`` is set."""
+    embedded = None
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        embedded = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+        url = embedded.start()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}"')
+        conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
+    migrate(make_conninfo(url, dbname=TEMPLATE))
+    yield url
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}"')
+    if embedded is not None:
+        embedded.stop()
+
+
+def create_database(server_url: str, template: str | None = TEMPLATE) -> str:
+    name = f"belonging_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        clause = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(f'CREATE DATABASE "{name}"{clause}')
+    return make_conninfo(server_url, dbname=name)
+
+
+def drop_database(server_url: str, url: str) -> None:
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(postgres_url: str) -> Iterator[str]:
+    """A fresh, migrated database of this test's own."""
+    url = create_database(postgres_url)
+    yield url
+    drop_database(postgres_url, url)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(DATABASE_URL=database_url, data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN,
+                    pool_min_size=1, pool_max_size=4, run_worker=False)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@dataclass
+class CommunityKeys:
+    slug: str
+    platform_key: str
+    organiser_key: str
+
+    @property
+    def platform(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.platform_key}"}
+
+    @property
+    def organiser(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.organiser_key}"}
+
+    def url(self, path: str = "") -> str:
+        return f"/v1/communities/{self.slug}{path}"
+
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def make_community(client: TestClient, slug: str) -> CommunityKeys:
+    response = client.post("/v1/communities", json={"slug": slug, "name": slug.title()}, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return CommunityKeys(slug, body["platform_key"], body["organiser_key"])
+
+
+@pytest.fixture
+def community(client: TestClient) -> CommunityKeys:
+    return make_community(client, "riverside")
+
+
+@pytest.fixture
+def other_community(client: TestClient) -> CommunityKeys:
+    return make_community(client, "hillside")
