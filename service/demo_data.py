@@ -225,15 +225,14 @@ def _groups(rng: random.Random, members: list[dict]) -> list[dict]:
         present = [t for t in topics if counts[t]]
         if not present:
             continue
+        language = "en" if "english conversation" in present else _pick(rng, _GROUP_LANGUAGES)
         groups.append(
             {
                 "name": name,
                 "topics": present,
                 "capacity": rng.choice([8, 10, 12, 15]),
                 "format": rng.choices(["in_person", "online"], [65, 35])[0],
-                "language": "en"
-                if "english conversation" in present
-                else _pick(rng, _GROUP_LANGUAGES),
+                "language": language,
             }
         )
     return groups

@@ -23,7 +23,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         for name, value in record.__dict__.items():
-            if name not in _STANDARD and not name.startswith("_"):
+            if name not in _STANDARD and not name.startswith("_") and name != "color_message":
                 entry[name] = "[redacted]" if name.lower() in _REDACTED else value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
@@ -38,3 +38,5 @@ def configure(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # Access logs come from our own middleware, without query strings.
     logging.getLogger("uvicorn.access").disabled = True
+    # The embedded server's start-up chatter is for debugging only.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)

@@ -44,6 +44,7 @@ class LineErrors:
     def raise_if_any(self, what: str) -> None:
         if not self.count:
             return
+        self.reported.sort(key=lambda e: e["line"])
         lines = ", ".join(str(e["line"]) for e in self.reported[:10])
         more = "" if self.count <= 10 else f" and {self.count - 10} more"
         raise ApiError(
@@ -54,12 +55,22 @@ class LineErrors:
         )
 
 
-def parse_lines(body: bytes, validate: Callable[[bytes], T], errors: LineErrors) -> list[tuple[int, T]]:
-    """Validate each non-blank line; returns (line number, value) for the good ones."""
+def parse_lines(
+    body: bytes,
+    validate: Callable[[bytes], T],
+    errors: LineErrors,
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[int, T]]:
+    """Validate each non-blank line; returns (line number, value) for the good ones.
+
+    ``progress``, when given, is called with the number of lines done every 10,000 lines.
+    """
     if not body.strip():
         raise ApiError(422, "Invalid import", "the body is empty; send one JSON object per line")
     parsed: list[tuple[int, T]] = []
     for number, line in enumerate(body.split(b"\n"), start=1):
+        if progress is not None and number % 10_000 == 0:
+            progress(10_000)
         if not line.strip():
             continue
         try:

@@ -5,17 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
-from pydantic import TypeAdapter
 
-from service import ndjson
+from service import imports, ndjson
 from service.deps import Conn, PlatformCommunity
 from service.errors import ApiError, invalid, not_found
 from service.repository import communities, connections, members
-from service.schemas import MEMBER_ID_PATTERN, Connection, ConnectionIn, ImportResult, MemberConnections
+from service.schemas import (
+    MEMBER_ID_PATTERN,
+    Connection,
+    ConnectionIn,
+    ImportResult,
+    MemberConnections,
+)
 
 router = APIRouter(prefix="/v1/communities/{slug}", tags=["connections"])
 MemberIdPath = Annotated[str, Path(pattern=MEMBER_ID_PATTERN)]
-_import_line = TypeAdapter(ConnectionIn)
 
 
 async def _require_members(conn: Conn, community_id: int, *member_ids: str) -> None:
@@ -66,28 +70,13 @@ async def member_connections(member_id: MemberIdPath, community: PlatformCommuni
 async def import_connections(request: Request, community: PlatformCommunity, conn: Conn) -> dict:
     """Create or replace ties from NDJSON (`{"a", "b", "weight"?, "kind"?}` per line), all or nothing."""
     body = await ndjson.read_body(request, request.app.state.settings.max_import_bytes)
-    errors = ndjson.LineErrors()
-    lines = ndjson.parse_lines(body, _import_line.validate_json, errors)
-    known = await members.all_ids(conn, community.community_id)
-    ties: dict[tuple[str, str], tuple[str, str, float, str | None]] = {}
-    for number, tie in lines:
-        if tie.a == tie.b:
-            errors.add(number, "a and b are the same member; a member cannot be connected to themself")
-            continue
-        unknown = [m for m in (tie.a, tie.b) if m not in known]
-        if unknown:
-            errors.add(number, f"member {unknown[0]!r} does not exist; import members first")
-            continue
-        a, b = connections.ordered(tie.a, tie.b)
-        ties[(a, b)] = (a, b, tie.weight, tie.kind)  # a tie repeated later in the file wins
-    errors.raise_if_any("connections")
-    created, updated = await connections.bulk_load(conn, community.community_id, ties.values())
-    await communities.bump_revision(conn, community.community_id)
-    return {"lines": len(lines), "created": created, "updated": updated}
+    return await imports.import_connections(conn, community.community_id, body)
 
 
 @router.put("/members/{member_id}/blocks/{other_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def put_block(member_id: MemberIdPath, other_id: MemberIdPath, community: PlatformCommunity, conn: Conn) -> None:
+async def put_block(
+    member_id: MemberIdPath, other_id: MemberIdPath, community: PlatformCommunity, conn: Conn
+) -> None:
     """`member_id` never wants to be suggested to, or grouped with, `other_id` (works both ways)."""
     _not_self(member_id, other_id, "block")
     await _require_members(conn, community.community_id, member_id, other_id)
@@ -96,7 +85,9 @@ async def put_block(member_id: MemberIdPath, other_id: MemberIdPath, community: 
 
 
 @router.delete("/members/{member_id}/blocks/{other_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_block(member_id: MemberIdPath, other_id: MemberIdPath, community: PlatformCommunity, conn: Conn) -> None:
+async def delete_block(
+    member_id: MemberIdPath, other_id: MemberIdPath, community: PlatformCommunity, conn: Conn
+) -> None:
     """Lift a block that `member_id` set on `other_id`."""
     if not await connections.unblock(conn, community.community_id, member_id, other_id):
         raise not_found(f"a block by {member_id!r} on {other_id!r}")

@@ -7,17 +7,15 @@ import binascii
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
-from pydantic import TypeAdapter
 
-from service import ndjson
+from service import imports, ndjson
 from service.deps import Conn, PlatformCommunity
 from service.errors import ApiError, not_found
 from service.repository import communities, members
-from service.schemas import MEMBER_ID_PATTERN, ImportResult, Member, MemberImportLine, MemberIn, MemberPage
+from service.schemas import MEMBER_ID_PATTERN, ImportResult, Member, MemberIn, MemberPage
 
 router = APIRouter(prefix="/v1/communities/{slug}/members", tags=["members"])
 MemberIdPath = Annotated[str, Path(pattern=MEMBER_ID_PATTERN, description="The platform's member id.")]
-_import_line = TypeAdapter(MemberImportLine)
 
 
 def _encode_cursor(member_id: str) -> str:
@@ -26,7 +24,10 @@ def _encode_cursor(member_id: str) -> str:
 
 def _decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        member_id = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
+        if not member_id:
+            raise ValueError("empty cursor")
+        return member_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise ApiError(422, "Invalid input", "cursor is not one this API returned; start without it") from None
 
@@ -80,10 +81,4 @@ async def list_members(
 async def import_members(request: Request, community: PlatformCommunity, conn: Conn) -> dict:
     """Create or replace members from NDJSON (one profile with `member_id` per line), all or nothing."""
     body = await ndjson.read_body(request, request.app.state.settings.max_import_bytes)
-    errors = ndjson.LineErrors()
-    lines = ndjson.parse_lines(body, _import_line.validate_json, errors)
-    errors.raise_if_any("members")
-    profiles = {line.member_id: line.model_dump(exclude={"member_id"}) for _, line in lines}
-    created, updated = await members.bulk_load(conn, community.community_id, profiles)
-    await communities.bump_revision(conn, community.community_id)
-    return {"lines": len(lines), "created": created, "updated": updated}
+    return await imports.import_members(conn, community.community_id, body)
