@@ -12,7 +12,9 @@ from tests.conftest import CommunityKeys
 def members(client: TestClient, community: CommunityKeys) -> list[str]:
     ids = ["ana", "bob", "cy"]
     for member_id in ids:
-        assert client.put(community.url(f"/members/{member_id}"), json={}, headers=community.platform).status_code == 201
+        assert (
+            client.put(community.url(f"/members/{member_id}"), json={}, headers=community.platform).status_code == 201
+        )
     return ids
 
 
@@ -22,12 +24,18 @@ def ties_of(client: TestClient, community: CommunityKeys, member_id: str) -> lis
     return response.json()["connections"]
 
 
-def test_a_connection_is_undirected_and_idempotent(client: TestClient, community: CommunityKeys, members: list[str]) -> None:
-    first = client.put(community.url("/connections"), json={"a": "bob", "b": "ana", "weight": 2, "kind": "friend"},
-                       headers=community.platform)
+def test_a_connection_is_undirected_and_idempotent(
+    client: TestClient, community: CommunityKeys, members: list[str]
+) -> None:
+    first = client.put(
+        community.url("/connections"),
+        json={"a": "bob", "b": "ana", "weight": 2, "kind": "friend"},
+        headers=community.platform,
+    )
     assert first.status_code == 201
-    again = client.put(community.url("/connections"), json={"a": "ana", "b": "bob", "weight": 3},
-                       headers=community.platform)
+    again = client.put(
+        community.url("/connections"), json={"a": "ana", "b": "bob", "weight": 3}, headers=community.platform
+    )
     assert again.status_code == 200
     assert ties_of(client, community, "ana") == [{"member_id": "bob", "weight": 3.0, "kind": None}]
     assert ties_of(client, community, "bob") == [{"member_id": "ana", "weight": 3.0, "kind": None}]
@@ -73,6 +81,8 @@ def test_blocks_can_be_set_and_lifted(client: TestClient, community: CommunityKe
     assert client.delete(url, headers=community.platform).status_code == 404
 
 
-def test_blocking_yourself_or_a_stranger_is_refused(client: TestClient, community: CommunityKeys, members: list[str]) -> None:
+def test_blocking_yourself_or_a_stranger_is_refused(
+    client: TestClient, community: CommunityKeys, members: list[str]
+) -> None:
     assert client.put(community.url("/members/ana/blocks/ana"), headers=community.platform).status_code == 422
     assert client.put(community.url("/members/ana/blocks/ghost"), headers=community.platform).status_code == 404
