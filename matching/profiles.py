@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 MAX_TAG_LENGTH = 64
 MAX_TAGS = 50
-_SPACES = re.compile(r"\s+")
 
 
 def normalise_tag(tag: str) -> str:
     """Trim, lowercase and collapse inner whitespace: ``"  CV   Writing "`` -> ``"cv writing"``."""
-    return _SPACES.sub(" ", tag.strip()).lower()
+    return " ".join(tag.split()).lower()
 
 
 def normalise_tags(tags: Iterable[str]) -> list[str]:

@@ -23,7 +23,8 @@ async def import_members(
     errors = LineErrors()
     lines = parse_lines(body, _member_line.validate_json, errors, progress)
     errors.raise_if_any("members")
-    profiles = {line.member_id: line.model_dump(exclude={"member_id"}) for _, line in lines}
+    # The validated models are plain field holders; their __dict__ is the profile without a dump pass.
+    profiles = {line.member_id: line.__dict__ for _, line in lines}
     created, updated = await members.bulk_load(conn, community_id, profiles)
     await communities.bump_revision(conn, community_id)
     return {"lines": len(lines), "created": created, "updated": updated}

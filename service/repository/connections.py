@@ -8,6 +8,8 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+from service.repository.copy import copy_rows
+
 
 def ordered(a: str, b: str) -> tuple[str, str]:
     """The stored orientation of a tie (ids compare by code point, as the "C" collation does)."""
@@ -101,20 +103,17 @@ async def bulk_load(
     """
     ties = list(ties)
     if await count(conn, community_id) == 0:
-        async with conn.cursor() as cur:
-            async with cur.copy("COPY connections " + _COPY_COLUMNS + " FROM STDIN") as copy:
-                for a, b, weight, kind in ties:
-                    await copy.write_row((community_id, a, b, weight, kind))
+        await copy_rows(conn, "COPY connections " + _COPY_COLUMNS + " FROM STDIN",
+                        ((community_id, a, b, weight, kind) for a, b, weight, kind in ties))
         return len(ties), 0
     await conn.execute(
         "CREATE TEMP TABLE connection_import"
         " (community_id bigint, member_a text COLLATE \"C\", member_b text COLLATE \"C\","
         " weight real, kind text) ON COMMIT DROP"
     )
+    await copy_rows(conn, "COPY connection_import " + _COPY_COLUMNS + " FROM STDIN",
+                    ((community_id, a, b, weight, kind) for a, b, weight, kind in ties))
     async with conn.cursor() as cur:
-        async with cur.copy("COPY connection_import " + _COPY_COLUMNS + " FROM STDIN") as copy:
-            for a, b, weight, kind in ties:
-                await copy.write_row((community_id, a, b, weight, kind))
         await cur.execute(
             "INSERT INTO connections (community_id, member_a, member_b, weight, kind)"
             " SELECT community_id, member_a, member_b, weight, kind FROM connection_import"

@@ -9,6 +9,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from service.repository.copy import copy_rows
+
 PROFILE_COLUMNS = (
     "display_name", "interests", "needs", "offers", "private_needs", "attributes", "formats",
     "languages", "open_to_suggestions", "belonging_score",
@@ -106,7 +108,7 @@ def _copy_row(community_id: int, member_id: str, profile: dict[str, Any]) -> tup
     return (
         community_id, member_id, profile.get("display_name"), profile["interests"],
         profile["needs"], profile["offers"], profile["private_needs"],
-        Jsonb(profile["attributes"]), profile["formats"], profile["languages"],
+        profile["attributes"], profile["formats"], profile["languages"],
         profile["open_to_suggestions"], profile.get("belonging_score"),
     )
 
@@ -126,18 +128,14 @@ async def bulk_load(
     new_ids = [m for m in profiles if m not in existing]
     old_ids = [m for m in profiles if m in existing]
     if new_ids:
-        async with conn.cursor() as cur:
-            async with cur.copy("COPY members " + _COPY_COLUMNS + " FROM STDIN") as copy:
-                for member_id in new_ids:
-                    await copy.write_row(_copy_row(community_id, member_id, profiles[member_id]))
+        await copy_rows(conn, "COPY members " + _COPY_COLUMNS + " FROM STDIN",
+                        (_copy_row(community_id, m, profiles[m]) for m in new_ids))
     if old_ids:
         await conn.execute(
             "CREATE TEMP TABLE member_import (LIKE members INCLUDING DEFAULTS) ON COMMIT DROP"
         )
-        async with conn.cursor() as cur:
-            async with cur.copy("COPY member_import " + _COPY_COLUMNS + " FROM STDIN") as copy:
-                for member_id in old_ids:
-                    await copy.write_row(_copy_row(community_id, member_id, profiles[member_id]))
+        await copy_rows(conn, "COPY member_import " + _COPY_COLUMNS + " FROM STDIN",
+                        (_copy_row(community_id, m, profiles[m]) for m in old_ids))
         assignments = ", ".join(f"{c} = i.{c}" for c in PROFILE_COLUMNS)
         await conn.execute(
             "UPDATE members m SET " + assignments + ", updated_at = now() FROM member_import i"
