@@ -1,5 +1,90 @@
 """The community graph and its metrics: pure functions over a graph, no HTTP, no SQL."""
 
+from graph.at_risk import AtRiskMember, at_risk_members, core_members
+from graph.belonging import (
+    belonging_by_position,
+    belonging_scores,
+    mean_score_by_group,
+    member_positions,
+)
+from graph.brokers import betweenness_centrality, betweenness_pivots, top_brokers
+from graph.clustering import average_clustering, clustering, triangles
+from graph.communities import (
+    community_attribute_nmi,
+    community_attribute_shares,
+    leiden_communities,
+    modularity,
+)
 from graph.community_graph import CommunityGraph, symmetric_adjacency
+from graph.components import (
+    articulation_points,
+    bridges,
+    component_labels,
+    component_sizes,
+    density,
+    isolates,
+    largest_component_share,
+    number_of_components,
+    relabel_by_size,
+)
+from graph.mixing import (
+    attribute_assortativity,
+    attribute_codes,
+    attribute_mixing_matrix,
+    ei_index,
+    group_ei_index,
+    merge_small_groups,
+    tie_counts_between_groups,
+)
+from graph.silo_report import (
+    compare_reports,
+    default_betweenness_pivots,
+    silo_report,
+    with_added_ties,
+)
+from graph.ties import as_igraph, keep_igraph, tie_endpoints
 
-__all__ = ["CommunityGraph", "symmetric_adjacency"]
+__all__ = [
+    "AtRiskMember",
+    "CommunityGraph",
+    "articulation_points",
+    "as_igraph",
+    "at_risk_members",
+    "attribute_assortativity",
+    "attribute_codes",
+    "attribute_mixing_matrix",
+    "average_clustering",
+    "belonging_by_position",
+    "belonging_scores",
+    "betweenness_centrality",
+    "betweenness_pivots",
+    "bridges",
+    "clustering",
+    "community_attribute_nmi",
+    "community_attribute_shares",
+    "compare_reports",
+    "component_labels",
+    "component_sizes",
+    "core_members",
+    "default_betweenness_pivots",
+    "density",
+    "ei_index",
+    "group_ei_index",
+    "isolates",
+    "keep_igraph",
+    "largest_component_share",
+    "leiden_communities",
+    "mean_score_by_group",
+    "member_positions",
+    "merge_small_groups",
+    "modularity",
+    "number_of_components",
+    "relabel_by_size",
+    "silo_report",
+    "symmetric_adjacency",
+    "tie_counts_between_groups",
+    "tie_endpoints",
+    "top_brokers",
+    "triangles",
+    "with_added_ties",
+]

@@ -12,8 +12,10 @@ from service import auth
 from service.config import Settings
 from service.database import EmbeddedPostgres, migrate, open_pool, resolve_database_url
 from service.errors import install_error_handlers
+from service.indexes import IndexCache
+from service.jobs import Worker
 from service.middleware import AccessLog, BodyLimit
-from service.routers import communities, connections, health, members
+from service.routers import communities, connections, health, jobs, members, suggestions
 
 log = logging.getLogger("belonging.app")
 
@@ -48,7 +50,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.admin_token = admin_token(settings)
             async with open_pool(url, settings) as pool:
                 app.state.pool = pool
-                yield
+                app.state.indexes = IndexCache(pool)
+                worker = Worker(pool, app.state, schedule=app.state.schedule)
+                if settings.run_worker:
+                    worker.start()
+                try:
+                    yield
+                finally:
+                    await worker.stop()
+                    await app.state.indexes.close()
         finally:
             if embedded is not None:
                 embedded.stop()
@@ -60,8 +70,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Periodic work (daily snapshots) plugs in here; None schedules nothing.
+    app.state.schedule = None
     install_error_handlers(app)
-    for router in (health.router, communities.router, members.router, connections.router):
+    routers = (health, communities, members, connections, suggestions, jobs)
+    for router in (module.router for module in routers):
         app.include_router(router)
     app.add_middleware(BodyLimit, json_limit=settings.max_body_bytes,
                        import_limit=settings.max_import_bytes)

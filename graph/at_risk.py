@@ -1,0 +1,147 @@
+"""Members at risk of dropping out: those hanging on by a thread, or not at all.
+
+The *core* of a community is the largest biconnected block of its largest connected component:
+the biggest set of members in which everyone stays reachable when any one member leaves. A member
+is at risk, for the first reason that applies, when they are
+
+``isolated``
+    without any tie;
+``one_tie``
+    with exactly one tie (losing it isolates them);
+``outside_main_component``
+    in a connected component other than the largest one (cut off from most of the community);
+``through_one_member``
+    in the largest component but outside its core: every path from them to the core passes
+    through one articulation point, reported as ``via`` (the core member their branch hangs on).
+    Their whole branch is cut off if that member leaves.
+
+Members in the core are not at risk. When the largest component has no cycle, its core is a
+single tie and the rest of that component is at risk ``through_one_member``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from graph.community_graph import CommunityGraph
+from graph.components import component_labels
+from graph.ties import as_igraph, tie_endpoints
+
+AT_RISK_REASONS = ("isolated", "one_tie", "outside_main_component", "through_one_member")
+
+
+class AtRiskMember(NamedTuple):
+    """One member at risk, why, and (for ``through_one_member``) the member they depend on."""
+
+    member_id: str
+    reason: str
+    via: str | None = None
+
+
+def core_members(graph: CommunityGraph) -> np.ndarray:
+    """Boolean mask of the core: the largest biconnected block of the largest component.
+
+    Blocks of equal size are told apart by their lowest member position. A block of two members
+    is a single tie; a community without ties has no core.
+
+    Examples
+    --------
+    >>> g = CommunityGraph.from_edges(
+    ...     list("abcde"), [("a", "b"), ("b", "c"), ("c", "a"), ("c", "d"), ("d", "e")]
+    ... )
+    >>> core_members(g).tolist()
+    [True, True, True, False, False]
+
+    Notes
+    -----
+    O(members + ties), with igraph's biconnected components in C.
+    """
+    n = graph.number_of_members
+    core = np.zeros(n, dtype=bool)
+    if graph.number_of_ties == 0:
+        return core
+    main = component_labels(graph) == 0
+    blocks = as_igraph(graph).biconnected_components()
+    best: tuple[int, int] | None = None
+    best_block: list[int] = []
+    for block in blocks:
+        members = list(block)
+        if not main[members[0]]:
+            continue
+        key = (-len(members), min(members))
+        if best is None or key < best:
+            best, best_block = key, members
+    core[best_block] = True
+    return core
+
+
+def at_risk_members(graph: CommunityGraph) -> list[AtRiskMember]:
+    """Every member at risk with the reason (see the module docstring for the definitions).
+
+    Listed by reason (``isolated``, ``one_tie``, ``outside_main_component``,
+    ``through_one_member``), then in member order.
+
+    Examples
+    --------
+    >>> g = CommunityGraph.from_edges(
+    ...     list("abcdefgh"),
+    ...     [("a", "b"), ("b", "c"), ("c", "d"), ("d", "a"), ("c", "e"), ("e", "f"),
+    ...      ("f", "c"), ("a", "g")],
+    ... )
+    >>> for member in at_risk_members(g):
+    ...     print(*member)
+    h isolated None
+    g one_tie None
+    e through_one_member c
+    f through_one_member c
+
+    Notes
+    -----
+    O(members + ties).
+    """
+    n = graph.number_of_members
+    degrees = graph.degrees()
+    reason = np.full(n, -1, dtype=np.int64)
+    via = np.full(n, -1, dtype=np.int64)
+    reason[degrees == 0] = 0
+    reason[degrees == 1] = 1
+    if graph.number_of_ties:
+        main = component_labels(graph) == 0
+        reason[(reason < 0) & ~main] = 2
+        core = core_members(graph)
+        hanging = main & ~core
+        via[hanging] = _attachment_points(graph, hanging, core)[hanging]
+        reason[(reason < 0) & hanging] = 3
+    order = np.lexsort((np.arange(n), reason))
+    return [
+        AtRiskMember(
+            graph.member_ids[i],
+            AT_RISK_REASONS[reason[i]],
+            graph.member_ids[via[i]] if reason[i] == 3 else None,
+        )
+        for i in order.tolist()
+        if reason[i] >= 0
+    ]
+
+
+def _attachment_points(graph: CommunityGraph, hanging: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """For each hanging member, the core member its branch is attached to (-1 elsewhere).
+
+    Removing the core splits the hanging members into branches; each branch touches the core in
+    exactly one member, or it would belong to the (maximal) biconnected core.
+    """
+    n = graph.number_of_members
+    keep = hanging.astype(np.float64)
+    inside = sp.diags_array(keep) @ graph.adjacency @ sp.diags_array(keep)
+    _, branch = connected_components(sp.csr_array(inside), directed=False)
+    ties = tie_endpoints(graph)
+    branch_via = np.full(n, -1, dtype=np.int64)
+    outward = hanging[ties.rows] & core[ties.cols]
+    branch_via[branch[ties.rows[outward]]] = ties.cols[outward]
+    inward = hanging[ties.cols] & core[ties.rows]
+    branch_via[branch[ties.cols[inward]]] = ties.rows[inward]
+    return np.where(hanging, branch_via[branch], -1)

@@ -1,0 +1,110 @@
+"""Background jobs on PostgreSQL: enqueue, claim with SKIP LOCKED, run, record progress and result.
+
+Job state lives in the ``jobs`` table, so a job survives a restart: a job whose worker stopped
+sending heartbeats is queued again. Any number of processes can run workers against the same
+database. Handlers are registered by kind and receive a :class:`JobContext`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from service.repository import jobs as repository
+
+log = logging.getLogger("belonging.jobs")
+
+Handler = Callable[["JobContext"], Awaitable[dict[str, Any]]]
+HANDLERS: dict[str, Handler] = {}
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the coroutine that runs jobs of ``kind``."""
+
+    def register(function: Handler) -> Handler:
+        HANDLERS[kind] = function
+        return function
+
+    return register
+
+
+@dataclass
+class JobContext:
+    pool: AsyncConnectionPool
+    community_id: int
+    job_id: str
+    kind: str
+    params: dict[str, Any]
+    app_state: Any
+
+    async def progress(self, fraction: float) -> None:
+        async with self.pool.connection() as conn:
+            await repository.progress(conn, self.community_id, self.job_id, max(0.0, min(1.0, fraction)))
+
+
+async def run_one(pool: AsyncConnectionPool, app_state: Any) -> bool:
+    """Claim and run one due job. Returns False when there was none."""
+    async with pool.connection() as conn:
+        job = await repository.claim(conn)
+    if job is None:
+        return False
+    context = JobContext(pool, job["community_id"], job["job_id"], job["kind"], job["params"], app_state)
+    run = HANDLERS.get(job["kind"])
+    try:
+        if run is None:
+            raise LookupError(f"no handler for job kind {job['kind']!r}")
+        result = await run(context)
+    except Exception as exc:
+        log.exception("job failed", extra={"job_id": job["job_id"], "kind": job["kind"]})
+        async with pool.connection() as conn:
+            await repository.fail(conn, job["community_id"], job["job_id"], f"{type(exc).__name__}: {exc}")
+        return True
+    async with pool.connection() as conn:
+        await repository.finish(conn, job["community_id"], job["job_id"], result)
+    return True
+
+
+class Worker:
+    """Polls for due jobs, sends heartbeats, re-queues jobs abandoned by dead workers."""
+
+    def __init__(self, pool: AsyncConnectionPool, app_state: Any, *, poll_seconds: float = 1.0,
+                 schedule: Callable[[AsyncConnectionPool], Awaitable[None]] | None = None) -> None:
+        self.pool = pool
+        self.app_state = app_state
+        self.poll_seconds = poll_seconds
+        self.schedule = schedule
+        self._task: asyncio.Task | None = None
+
+    async def run_forever(self) -> None:
+        ticks = 0
+        while True:
+            try:
+                if ticks % 60 == 0:
+                    async with self.pool.connection() as conn:
+                        await repository.requeue_abandoned(conn)
+                    if self.schedule is not None:
+                        await self.schedule(self.pool)
+                ticks += 1
+                while await run_one(self.pool, self.app_state):
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job worker loop failed; retrying")
+            await asyncio.sleep(self.poll_seconds)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self.run_forever())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)

@@ -1,0 +1,37 @@
+"""Background job status (organiser key)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel
+
+from service.deps import Conn, OrganiserCommunity
+from service.errors import not_found
+from service.repository import jobs
+
+router = APIRouter(prefix="/v1/communities/{slug}/jobs", tags=["jobs"])
+
+
+class Job(BaseModel):
+    job_id: str
+    kind: str
+    status: str
+    progress: float
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@router.get("/{job_id}", response_model=Job)
+async def get_job(
+    job_id: Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$")], community: OrganiserCommunity, conn: Conn
+) -> dict:
+    """A background job's state, progress and, when done, its result."""
+    job = await jobs.get(conn, community.community_id, job_id)
+    if job is None:
+        raise not_found(f"job {job_id!r}")
+    return job

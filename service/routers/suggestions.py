@@ -1,0 +1,124 @@
+"""Peer suggestions and feedback (platform key)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from matching.suggest import suggest
+from service.deps import Conn, PlatformCommunity
+from service.errors import ApiError, conflict, not_found
+from service.indexes import CommunityModel
+from service.repository import communities, connections, members
+from service.repository import suggestions as repository
+from service.routers.communities import current_settings
+from service.schemas import MEMBER_ID_PATTERN, Strict
+
+router = APIRouter(prefix="/v1/communities/{slug}", tags=["suggestions"])
+MemberIdPath = Annotated[str, Path(pattern=MEMBER_ID_PATTERN)]
+# Ask the engine for more than the limit: candidates at their exposure cap or who opted out
+# since the index was built are dropped afterwards.
+HEADROOM = 2
+
+
+class Reason(BaseModel):
+    kind: str
+    text: str
+    tags: list[str] = Field(default_factory=list)
+
+
+class SuggestionOut(BaseModel):
+    suggestion_id: str
+    member_id: str
+    score: float
+    reasons: list[Reason]
+    crosses_silo: bool
+
+
+class Suggestions(BaseModel):
+    member_id: str
+    suggestions: list[SuggestionOut]
+    model_version: str
+    settings: dict[str, float | int] = Field(description="The settings these suggestions were made with.")
+
+
+class FeedbackIn(Strict):
+    outcome: Literal["accepted", "declined"]
+
+
+class Feedback(BaseModel):
+    suggestion_id: str
+    outcome: str
+    connection_created: bool
+
+
+def _prepare(model: CommunityModel) -> None:
+    model.suggestion_index()
+
+
+@router.get("/members/{member_id}/suggestions", response_model=Suggestions)
+async def member_suggestions(
+    member_id: MemberIdPath, request: Request, community: PlatformCommunity, conn: Conn,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> dict:
+    """People for this member to meet, best first, each with reasons they can understand."""
+    settings = current_settings(community.settings)
+    if limit > settings.max_suggestions_per_request:
+        raise ApiError(422, "Invalid input", f"limit may be at most {settings.max_suggestions_per_request} "
+                       "(the community's max_suggestions_per_request setting)")
+    if not await members.exists(conn, community.community_id, [member_id]):
+        raise not_found(f"member {member_id!r}")
+    model = await request.app.state.indexes.get(
+        community.community_id, community.revision, must_contain=member_id, prepare=_prepare)
+    index = model.suggestion_index()
+    boundaries = await repository.boundaries(conn, community.community_id, member_id)
+    proposed = suggest(index, member_id, limit=limit * HEADROOM + 5, bridging_weight=settings.bridging_weight,
+                       exclude=boundaries.excluded)
+    state = await repository.candidate_state(conn, community.community_id, [s.member_id for s in proposed])
+    chosen = []
+    for suggestion in proposed:
+        exposures = state.get(suggestion.member_id)
+        if exposures is None or suggestion.member_id in boundaries.excluded:
+            continue  # gone, opted out since the index was built, or a boundary set since
+        if suggestion.member_id not in boundaries.pending and exposures >= settings.max_exposures_per_week:
+            continue
+        chosen.append(suggestion)
+        if len(chosen) == limit:
+            break
+    rows = [{"member_id": s.member_id, "score": round(float(s.score), 4), "reasons": s.reasons,
+             "crosses_silo": bool(s.crosses_silo)} for s in chosen]
+    fresh = [r for r in rows if r["member_id"] not in boundaries.pending]
+    new_ids = dict(zip([r["member_id"] for r in fresh],
+                       await repository.insert(conn, community.community_id, member_id, fresh, index.model_version),
+                       strict=True))
+    for row in rows:
+        row["suggestion_id"] = boundaries.pending.get(row["member_id"]) or new_ids[row["member_id"]]
+    return {"member_id": member_id, "suggestions": rows, "model_version": index.model_version,
+            "settings": {"bridging_weight": settings.bridging_weight,
+                         "max_exposures_per_week": settings.max_exposures_per_week}}
+
+
+@router.post("/suggestions/{suggestion_id}/feedback", response_model=Feedback)
+async def suggestion_feedback(
+    suggestion_id: Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$")], body: FeedbackIn,
+    community: PlatformCommunity, conn: Conn,
+) -> dict:
+    """Record whether the member accepted (creates the connection) or declined (never proposed again)."""
+    suggestion = await repository.get(conn, community.community_id, suggestion_id)
+    if suggestion is None:
+        raise not_found(f"suggestion {suggestion_id!r}")
+    if suggestion["outcome"] is not None and suggestion["outcome"] != body.outcome:
+        raise conflict(f"this suggestion was already {suggestion['outcome']}; feedback cannot be changed")
+    created = False
+    if suggestion["outcome"] is None:
+        a, b = suggestion["member_id"], suggestion["candidate_id"]
+        if body.outcome == "accepted":
+            if await repository.blocked_either_way(conn, community.community_id, a, b):
+                raise conflict("one of the two members has since blocked the other; no connection was made")
+            await connections.strengthen(conn, community.community_id, a, b, 1.0, "suggested")
+            await communities.bump_revision(conn, community.community_id)
+            created = True
+        await repository.record_outcome(conn, community.community_id, suggestion_id, body.outcome)
+    return {"suggestion_id": suggestion_id, "outcome": body.outcome, "connection_created": created}

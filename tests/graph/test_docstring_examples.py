@@ -1,0 +1,27 @@
+"""The examples in the metric modules' docstrings run and give what they show."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "graph.at_risk",
+    "graph.belonging",
+    "graph.brokers",
+    "graph.clustering",
+    "graph.communities",
+    "graph.components",
+    "graph.mixing",
+    "graph.silo_report",
+    "graph.ties",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_hold(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+    assert result.attempted > 0
