@@ -42,36 +42,29 @@ async def require_admin(request: Request, credentials: Credentials) -> None:
         raise ApiError(403, "Forbidden", "this route needs the admin token")
 
 
-async def _community(slug: Annotated[str, Path(pattern=SLUG_PATTERN)], conn: Conn) -> CommunityRow:
-    community = await communities.by_slug(conn, slug)
-    if community is None:
-        raise ApiError(404, "Not found", f"community {slug!r} does not exist")
-    return community
-
-
 async def _authorised(
-    community: CommunityRow, conn: AsyncConnection, credentials: HTTPAuthorizationCredentials | None,
-    role: str,
+    slug: str, conn: AsyncConnection, credentials: HTTPAuthorizationCredentials | None, role: str
 ) -> CommunityRow:
+    """The community named in the path, if the bearer holds its ``role`` key (one query)."""
     parsed = auth.parse_key(_token(credentials))
-    if parsed is None or parsed.role != role:
-        raise ApiError(403, "Forbidden", f"this route needs the {role} key of community {community.slug!r}")
-    stored = await communities.key_hash(conn, community.community_id, parsed.key_id, role)
-    if stored is None or not auth.secret_matches(parsed.secret, stored):
-        raise ApiError(403, "Forbidden", f"this key is not a {role} key of community {community.slug!r}")
+    found = await communities.by_slug_with_key(conn, slug, parsed.key_id if parsed else "", role)
+    if found is None:
+        raise ApiError(404, "Not found", f"community {slug!r} does not exist")
+    community, stored = found
+    if parsed is None or parsed.role != role or stored is None or not auth.secret_matches(parsed.secret, stored):
+        raise ApiError(403, "Forbidden", f"this route needs the {role} key of community {slug!r}")
     return community
 
 
-async def platform_community(
-    community: Annotated[CommunityRow, Depends(_community)], conn: Conn, credentials: Credentials
-) -> CommunityRow:
-    return await _authorised(community, conn, credentials, "platform")
+SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN)]
 
 
-async def organiser_community(
-    community: Annotated[CommunityRow, Depends(_community)], conn: Conn, credentials: Credentials
-) -> CommunityRow:
-    return await _authorised(community, conn, credentials, "organiser")
+async def platform_community(slug: SlugPath, conn: Conn, credentials: Credentials) -> CommunityRow:
+    return await _authorised(slug, conn, credentials, "platform")
+
+
+async def organiser_community(slug: SlugPath, conn: Conn, credentials: Credentials) -> CommunityRow:
+    return await _authorised(slug, conn, credentials, "organiser")
 
 
 AdminOnly = Depends(require_admin)
