@@ -9,13 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service import auth
+from service import reports as report_jobs
 from service.config import Settings
 from service.database import EmbeddedPostgres, migrate, open_pool, resolve_database_url
 from service.errors import install_error_handlers
 from service.indexes import IndexCache
 from service.jobs import Worker
 from service.middleware import AccessLog, BodyLimit
-from service.routers import communities, connections, health, jobs, members, suggestions
+from service.routers import communities, connections, health, jobs, members, reports, suggestions
 
 log = logging.getLogger("belonging.app")
 
@@ -70,10 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    # Periodic work (daily snapshots) plugs in here; None schedules nothing.
-    app.state.schedule = None
+    # Periodic work: every community gets a daily silo snapshot.
+    app.state.schedule = report_jobs.schedule_daily_snapshots
     install_error_handlers(app)
-    routers = (health, communities, members, connections, suggestions, jobs)
+    routers = (health, communities, members, connections, suggestions, reports, jobs)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.add_middleware(BodyLimit, json_limit=settings.max_body_bytes,

@@ -99,16 +99,18 @@ class IndexCache:
 
     async def get(
         self, community_id: int, revision: int, *, must_contain: str | None = None,
-        prepare: Callable[[CommunityModel], object] | None = None,
+        prepare: Callable[[CommunityModel], object] | None = None, fresh: bool = False,
     ) -> CommunityModel:
         """The community's model at ``revision`` or, within the staleness bound, slightly older.
 
+        ``fresh`` waits for a model at ``revision`` or later (reports want exact numbers).
         ``prepare`` runs on a fresh model in the build thread (e.g. build the suggestion index).
         """
         model = self._models.get(community_id)
         if model is not None and model.revision >= revision:
             return model
-        usable = model is not None and (must_contain is None or must_contain in model.graph.position)
+        usable = (model is not None and not fresh
+                  and (must_contain is None or must_contain in model.graph.position))
         if usable:
             self._refresh_in_background(community_id, prepare)
             assert model is not None

@@ -197,6 +197,12 @@ class CommunitySettings(Strict):
     )
 
 
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> CommunitySettings:
+        """Stored overrides on top of the documented defaults."""
+        return cls(**{k: v for k, v in stored.items() if k in cls.model_fields})
+
+
 class CommunitySettingsPatch(Strict):
     bridging_weight: float | None = Field(default=None, ge=0, le=1)
     report_min_group_size: int | None = Field(default=None, ge=2, le=1000)

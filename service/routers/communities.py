@@ -12,12 +12,6 @@ from service.schemas import CommunityCreated, CommunityIn, CommunitySettings, Co
 router = APIRouter(prefix="/v1/communities", tags=["communities"])
 
 
-def current_settings(stored: dict) -> CommunitySettings:
-    """Stored overrides on top of the documented defaults."""
-    known = {k: v for k, v in stored.items() if k in CommunitySettings.model_fields}
-    return CommunitySettings(**known)
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CommunityCreated,
              dependencies=[AdminOnly])
 async def create_community(body: CommunityIn, conn: Conn) -> dict:
@@ -31,12 +25,12 @@ async def create_community(body: CommunityIn, conn: Conn) -> dict:
 @router.get("/{slug}/settings", response_model=CommunitySettings, tags=["settings"])
 async def get_settings(community: OrganiserCommunity) -> CommunitySettings:
     """The settings in use, defaults included."""
-    return current_settings(community.settings)
+    return CommunitySettings.from_stored(community.settings)
 
 
 @router.patch("/{slug}/settings", response_model=CommunitySettings, tags=["settings"])
 async def patch_settings(body: CommunitySettingsPatch, community: OrganiserCommunity, conn: Conn) -> CommunitySettings:
     """Change some settings; the others keep their values."""
-    merged = current_settings({**community.settings, **body.changes()})
+    merged = CommunitySettings.from_stored({**community.settings, **body.changes()})
     await communities.update_settings(conn, community.community_id, merged.model_dump())
     return merged

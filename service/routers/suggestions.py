@@ -13,8 +13,7 @@ from service.errors import ApiError, conflict, not_found
 from service.indexes import CommunityModel
 from service.repository import communities, connections, members
 from service.repository import suggestions as repository
-from service.routers.communities import current_settings
-from service.schemas import MEMBER_ID_PATTERN, Strict
+from service.schemas import MEMBER_ID_PATTERN, CommunitySettings, Strict
 
 router = APIRouter(prefix="/v1/communities/{slug}", tags=["suggestions"])
 MemberIdPath = Annotated[str, Path(pattern=MEMBER_ID_PATTERN)]
@@ -64,7 +63,7 @@ async def member_suggestions(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> dict:
     """People for this member to meet, best first, each with reasons they can understand."""
-    settings = current_settings(community.settings)
+    settings = CommunitySettings.from_stored(community.settings)
     if limit > settings.max_suggestions_per_request:
         raise ApiError(422, "Invalid input", f"limit may be at most {settings.max_suggestions_per_request} "
                        "(the community's max_suggestions_per_request setting)")

@@ -1,0 +1,170 @@
+"""Silo reports for organisers: compute (inline or as a job), snapshot, compare what-if.
+
+Small communities are answered at once; a community above ``SYNC_MAX_TIES`` ties gets a job
+(202 and a job URL) so no request holds a worker for seconds. Stored snapshots keep the
+aggregate numbers only, never member ids, so erasing a member leaves nothing of them behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from graph.silo_report import compare_reports, silo_report, with_added_ties
+from matching.suggest import suggest
+from service.indexes import CommunityModel, IndexCache
+from service.jobs import JobContext, handler
+from service.repository import jobs as job_repository
+from service.repository import reports as repository
+from service.schemas import CommunitySettings
+
+SYNC_MAX_TIES = 200_000
+# Member lists never go into stored snapshots.
+_MEMBER_LISTS = (("isolates", "member_ids"), ("articulation_points", "member_ids"), ("bridges", "ties"),
+                 ("communities", "members"))
+
+
+def attribute_names(model: CommunityModel) -> list[str]:
+    return sorted(model.graph.attributes)
+
+
+def compute(model: CommunityModel, attributes: list[str], min_group_size: int, include_members: bool) -> dict:
+    scores = {p.member_id: p.belonging_score for p in model.profiles}
+    return silo_report(model.graph, attributes, min_group_size=min_group_size, include_members=include_members,
+                       belonging_scores=scores, seed=0)
+
+
+def aggregate(report: dict[str, Any]) -> dict[str, Any]:
+    """The report without member ids (for snapshots and history)."""
+    kept = copy.deepcopy(report)
+    for section, key in _MEMBER_LISTS:
+        if isinstance(kept.get(section), dict):
+            kept[section].pop(key, None)
+    kept.pop("brokers", None)
+    kept["at_risk"] = {"count": len(report.get("at_risk", []))}
+    return kept
+
+
+def headline(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The numbers a trend chart needs from one stored snapshot."""
+    report = snapshot["report"]
+    at_risk = report.get("at_risk")
+    return {
+        "snapshot_id": snapshot["snapshot_id"],
+        "created_at": snapshot["created_at"],
+        "kind": snapshot["kind"],
+        "members": report["members"],
+        "connections": report["connections"],
+        "density": report["density"],
+        "components": report["components"]["count"],
+        "largest_share": report["components"]["largest_share"],
+        "isolates": report["isolates"]["count"],
+        "communities": report["communities"]["count"],
+        "modularity": report["communities"]["modularity"],
+        "at_risk": at_risk["count"] if isinstance(at_risk, dict) else len(at_risk or []),
+        "attributes": {
+            name: {"assortativity": section.get("assortativity"), "ei_index": section.get("ei_index")}
+            for name, section in report.get("attributes", {}).items()
+        },
+    }
+
+
+async def report_and_store(
+    pool: AsyncConnectionPool, indexes: IndexCache, community_id: int, attributes: list[str],
+    include_members: bool, kind: str = "on_demand",
+) -> dict[str, Any]:
+    async with pool.connection() as conn:
+        revision, stored_settings = await repository.revision_and_settings(conn, community_id)
+    model = await indexes.get(community_id, revision, fresh=True)
+    k = CommunitySettings.from_stored(stored_settings).report_min_group_size
+    report = await asyncio.to_thread(compute, model, attributes, k, include_members)
+    async with pool.connection() as conn:
+        report["snapshot_id"] = await repository.store(conn, community_id, aggregate(report), attributes, kind)
+    return report
+
+
+def top_suggestion_ties(model: CommunityModel, count: int, bridging_weight: float) -> list[tuple[str, str]]:
+    """``count`` ties: each of the least connected members (fewest ties first) accepts their top suggestion."""
+    index = model.suggestion_index()
+    degrees = model.graph.degrees()
+    order = sorted(range(len(degrees)), key=lambda i: (degrees[i], model.graph.member_ids[i]))
+    ties: list[tuple[str, str]] = []
+    taken: set[frozenset[str]] = set()
+    for i in order:
+        if len(ties) >= count:
+            break
+        member_id = model.graph.member_ids[i]
+        for suggestion in suggest(index, member_id, limit=3, bridging_weight=bridging_weight):
+            pair = frozenset((member_id, suggestion.member_id))
+            if pair not in taken:
+                taken.add(pair)
+                ties.append((member_id, suggestion.member_id))
+                break
+    return ties
+
+
+def what_if(model: CommunityModel, ties: list[tuple[str, str, float]], attributes: list[str], k: int) -> dict:
+    before = compute(model, attributes, k, False)
+    after_graph = with_added_ties(model.graph, ties)
+    scores = {p.member_id: p.belonging_score for p in model.profiles}
+    after = silo_report(after_graph, attributes, min_group_size=k, belonging_scores=scores, seed=0)
+    changes = compare_reports(before, after)
+    return {
+        "added_ties": [{"a": a, "b": b, "weight": w} for a, b, w in ties],
+        "before": aggregate(before),
+        "after": aggregate(after),
+        "deltas": changes["deltas"],
+        "no_longer_isolated": changes["no_longer_isolated"],
+        "newly_isolated": changes["newly_isolated"],
+    }
+
+
+async def run_what_if(
+    pool: AsyncConnectionPool, indexes: IndexCache, community_id: int, params: dict[str, Any]
+) -> dict[str, Any]:
+    async with pool.connection() as conn:
+        revision, stored_settings = await repository.revision_and_settings(conn, community_id)
+    settings = CommunitySettings.from_stored(stored_settings)
+    model = await indexes.get(community_id, revision, fresh=True)
+
+    def work() -> dict[str, Any]:
+        ties = [(t["a"], t["b"], float(t.get("weight") or 1.0)) for t in params.get("ties", [])]
+        if params.get("accept_top_suggestions"):
+            ties += [(a, b, 1.0) for a, b in top_suggestion_ties(model, params["accept_top_suggestions"],
+                                                                   settings.bridging_weight)]
+        return what_if(model, ties, params.get("attributes", []), settings.report_min_group_size)
+
+    return await asyncio.to_thread(work)
+
+
+@handler("silo_report")
+async def _silo_report_job(job: JobContext) -> dict[str, Any]:
+    await job.progress(0.1)
+    return await report_and_store(job.pool, job.app_state.indexes, job.community_id, job.params["attributes"],
+                                  job.params.get("include_members", False))
+
+
+@handler("what_if")
+async def _what_if_job(job: JobContext) -> dict[str, Any]:
+    await job.progress(0.1)
+    return await run_what_if(job.pool, job.app_state.indexes, job.community_id, job.params)
+
+
+@handler("daily_snapshot")
+async def _daily_snapshot_job(job: JobContext) -> dict[str, Any]:
+    async with job.pool.connection() as conn:
+        revision, _ = await repository.revision_and_settings(conn, job.community_id)
+    model = await job.app_state.indexes.get(job.community_id, revision, fresh=True)
+    report = await report_and_store(job.pool, job.app_state.indexes, job.community_id, attribute_names(model),
+                                    False, kind="daily")
+    return {"snapshot_id": report["snapshot_id"]}
+
+
+async def schedule_daily_snapshots(pool: AsyncConnectionPool) -> None:
+    """Queue a daily snapshot for every community that has not had one today."""
+    async with pool.connection() as conn:
+        for community_id in await repository.communities_due_daily(conn):
+            await job_repository.enqueue(conn, community_id, "daily_snapshot", {})

@@ -1,0 +1,58 @@
+"""Silo report snapshots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+
+async def store(
+    conn: AsyncConnection, community_id: int, report: dict[str, Any], attributes: list[str], kind: str
+) -> int:
+    cur = await conn.execute(
+        "INSERT INTO report_snapshots (community_id, kind, attributes, report)"
+        " VALUES (%(cid)s, %(kind)s, %(attributes)s, %(report)s) RETURNING snapshot_id",
+        {"cid": community_id, "kind": kind, "attributes": attributes, "report": Jsonb(report)},
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def history(conn: AsyncConnection, community_id: int, limit: int) -> list[dict[str, Any]]:
+    """The newest ``limit`` snapshots, oldest first."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT * FROM (SELECT snapshot_id, kind, attributes, report, created_at FROM report_snapshots"
+            " WHERE community_id = %(cid)s ORDER BY created_at DESC, snapshot_id DESC LIMIT %(limit)s) newest"
+            " ORDER BY created_at, snapshot_id",
+            {"cid": community_id, "limit": limit},
+        )
+        return await cur.fetchall()
+
+
+async def communities_due_daily(conn: AsyncConnection) -> list[int]:
+    """Communities with members, no daily snapshot in the last day and no daily job waiting."""
+    cur = await conn.execute(
+        """
+        SELECT c.community_id FROM communities c
+         WHERE EXISTS (SELECT 1 FROM members m WHERE m.community_id = c.community_id)
+           AND NOT EXISTS (SELECT 1 FROM report_snapshots s WHERE s.community_id = c.community_id
+                            AND s.kind = 'daily' AND s.created_at > now() - interval '23 hours')
+           AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.community_id = c.community_id
+                            AND j.kind = 'daily_snapshot' AND j.status IN ('queued', 'running'))
+        """
+    )
+    return [r[0] for r in await cur.fetchall()]
+
+
+async def revision_and_settings(conn: AsyncConnection, community_id: int) -> tuple[int, dict[str, Any]]:
+    cur = await conn.execute(
+        "SELECT revision, settings FROM communities WHERE community_id = %(cid)s", {"cid": community_id}
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0]), row[1]

@@ -1,0 +1,99 @@
+"""Silo and fragmentation reports, their history, and what-if (organiser key)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from service import reports
+from service.deps import Conn, OrganiserCommunity
+from service.errors import ApiError
+from service.repository import jobs, members
+from service.repository import reports as repository
+from service.schemas import MEMBER_ID_PATTERN, Strict
+
+router = APIRouter(prefix="/v1/communities/{slug}/reports", tags=["reports"])
+AttributeQuery = Annotated[list[str], Query(alias="attribute", max_length=20,
+                                            description="Attribute to break the report down by (repeatable).")]
+
+
+def _check_attributes(requested: list[str], known: list[str]) -> list[str]:
+    unknown = [a for a in requested if a not in known]
+    if unknown:
+        listed = ", ".join(known) if known else "none yet"
+        raise ApiError(422, "Invalid input",
+                       f"unknown attribute {unknown[0]!r}; attributes members have in this community: {listed}")
+    return list(dict.fromkeys(requested))
+
+
+def _accepted(request: Request, slug: str, job_id: str) -> JSONResponse:
+    url = f"/v1/communities/{slug}/jobs/{job_id}"
+    return JSONResponse({"job_id": job_id, "status": "queued", "status_url": url},
+                        status_code=status.HTTP_202_ACCEPTED, headers={"Location": url})
+
+
+@router.get("/silos", responses={202: {"description": "A large community: the report runs as a job."}})
+async def silo_report(
+    request: Request, community: OrganiserCommunity, conn: Conn,
+    attributes: AttributeQuery = [],  # noqa: B006 - FastAPI copies query defaults
+    include: Annotated[Literal["members"] | None, Query(description="`members`: each member's community")] = None,
+) -> Any:
+    """Fragmentation and silo metrics; attribute groups smaller than k are never broken out."""
+    model = await request.app.state.indexes.get(community.community_id, community.revision, fresh=True)
+    chosen = _check_attributes(attributes, reports.attribute_names(model))
+    include_members = include == "members"
+    if model.graph.number_of_ties > reports.SYNC_MAX_TIES:
+        job_id = await jobs.enqueue(conn, community.community_id, "silo_report",
+                                    {"attributes": chosen, "include_members": include_members})
+        return _accepted(request, community.slug, job_id)
+    return await reports.report_and_store(request.app.state.pool, request.app.state.indexes,
+                                          community.community_id, chosen, include_members)
+
+
+@router.get("/silos/history")
+async def silo_history(
+    community: OrganiserCommunity, conn: Conn, limit: Annotated[int, Query(ge=1, le=1000)] = 90
+) -> dict:
+    """Stored snapshots, oldest first: the numbers behind the trend charts."""
+    snapshots = await repository.history(conn, community.community_id, limit)
+    return {"snapshots": [reports.headline(s) for s in snapshots]}
+
+
+class ProposedTie(Strict):
+    a: Annotated[str, Field(pattern=MEMBER_ID_PATTERN)]
+    b: Annotated[str, Field(pattern=MEMBER_ID_PATTERN)]
+    weight: float = Field(default=1.0, gt=0, le=1_000_000)
+
+
+class WhatIfIn(Strict):
+    ties: list[ProposedTie] = Field(default_factory=list, max_length=10_000)
+    accept_top_suggestions: int | None = Field(
+        default=None, ge=1, le=10_000,
+        description="Add this many ties: each of the least connected members accepts their top suggestion.",
+    )
+    attributes: list[str] = Field(default_factory=list, max_length=20)
+
+
+@router.post("/what-if", responses={202: {"description": "A large community: the what-if runs as a job."}})
+async def what_if(body: WhatIfIn, request: Request, community: OrganiserCommunity, conn: Conn) -> Any:
+    """The report's headline numbers before and after proposed ties (or accepted top suggestions)."""
+    if not body.ties and not body.accept_top_suggestions:
+        raise ApiError(422, "Invalid input", "give `ties` to add, `accept_top_suggestions`, or both")
+    for tie in body.ties:
+        if tie.a == tie.b:
+            raise ApiError(422, "Invalid input", f"a proposed tie joins {tie.a!r} to themself")
+    named = sorted({m for t in body.ties for m in (t.a, t.b)})
+    missing = sorted(set(named) - await members.exists(conn, community.community_id, named))
+    if missing:
+        raise ApiError(422, "Invalid input", f"member {missing[0]!r} in a proposed tie does not exist")
+    model = await request.app.state.indexes.get(community.community_id, community.revision, fresh=True)
+    params = body.model_dump()
+    params["attributes"] = _check_attributes(body.attributes, reports.attribute_names(model))
+    if model.graph.number_of_ties > reports.SYNC_MAX_TIES:
+        job_id = await jobs.enqueue(conn, community.community_id, "what_if", params)
+        return _accepted(request, community.slug, job_id)
+    return await reports.run_what_if(request.app.state.pool, request.app.state.indexes, community.community_id,
+                                     params)
