@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import igraph as ig
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
@@ -58,12 +59,27 @@ def core_members(graph: CommunityGraph) -> np.ndarray:
 
     Notes
     -----
-    O(members + ties), with igraph's biconnected components in C.
+    O(members + ties), with igraph's biconnected components (Hopcroft-Tarjan) in C.
     """
     n = graph.number_of_members
     core = np.zeros(n, dtype=bool)
     if graph.number_of_ties == 0:
         return core
+    main = component_labels(graph) == 0
+    ties = tie_endpoints(graph)
+    # igraph's raw call gives each block as the tie ids of a spanning tree: a block of k members
+    # has k - 1 of them, which is all that is needed to find the largest.
+    trees = [
+        tree
+        for tree in ig.GraphBase.biconnected_components(as_igraph(graph), False)
+        if main[ties.rows[tree[0]]]
+    ]
+    largest = max(len(tree) for tree in trees)
+    blocks = [
+        np.union1d(ties.rows[tree], ties.cols[tree]) for tree in trees if len(tree) == largest
+    ]
+    core[min(blocks, key=lambda members: members[0])] = True
+    return core
     main = component_labels(graph) == 0
     blocks = as_igraph(graph).biconnected_components()
     best: tuple[int, int] | None = None

@@ -16,13 +16,16 @@ from graph.components import relabel_by_size
 from graph.mixing import attribute_codes
 from graph.ties import as_igraph, igraph_seeded, tie_endpoints
 
+#: Up to this many ties, Leiden runs until a pass changes nothing.
+UNTIL_STABLE_MAX_TIES = 200_000
+
 
 def leiden_communities(
     graph: CommunityGraph,
     *,
     resolution: float = 1.0,
     weighted: bool = True,
-    n_iterations: int = 2,
+    n_iterations: int | None = None,
     seed: int = 0,
 ) -> np.ndarray:
     """Communities found by the Leiden algorithm maximising modularity.
@@ -34,8 +37,10 @@ def leiden_communities(
         Modularity resolution; above 1 favours smaller communities.
     weighted : bool
         Use tie weights (True) or count every tie as 1.
-    n_iterations : int
-        Leiden passes; negative runs until a pass changes nothing (slower, rarely better).
+    n_iterations : int, optional
+        Leiden passes; negative runs until a pass changes nothing. Default: until nothing
+        changes for up to :data:`UNTIL_STABLE_MAX_TIES` ties, else 2 passes (on 1M ties
+        further passes cost more than twice the time for a gain in the sixth decimal).
     seed : int
         Seed of the random generator used for this run only.
 
@@ -62,6 +67,8 @@ def leiden_communities(
     n = graph.number_of_members
     if graph.number_of_ties == 0:
         return np.arange(n, dtype=np.int64)
+    if n_iterations is None:
+        n_iterations = -1 if graph.number_of_ties <= UNTIL_STABLE_MAX_TIES else 2
     with igraph_seeded(seed):
         clusters = as_igraph(graph).community_leiden(
             objective_function="modularity",

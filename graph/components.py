@@ -52,7 +52,9 @@ def component_labels(graph: CommunityGraph) -> np.ndarray:
     n = graph.number_of_members
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    _, labels = connected_components(graph.adjacency, directed=False)
+    # On a symmetric matrix strong components are the components, and scipy finds them
+    # without first building the transpose.
+    _, labels = connected_components(graph.adjacency, directed=True, connection="strong")
     return relabel_by_size(labels)
 
 
@@ -89,7 +91,7 @@ def number_of_components(graph: CommunityGraph) -> int:
     """
     if graph.number_of_members == 0:
         return 0
-    count, _ = connected_components(graph.adjacency, directed=False)
+    count, _ = connected_components(graph.adjacency, directed=True, connection="strong")
     return int(count)
 
 

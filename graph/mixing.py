@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from itertools import repeat
 
 import numpy as np
 
@@ -53,12 +54,9 @@ def attribute_codes(
     column = attribute_column(graph, attribute)
     if values is None:
         values = sorted({value for value in column if value is not None})
-    code_of = {value: code for code, value in enumerate(values)}
-    codes = np.fromiter(
-        (code_of.get(value, -1) if value is not None else -1 for value in column),
-        dtype=np.int64,
-        count=len(column),
-    )
+    code_of: dict[str | None, int] = {value: code for code, value in enumerate(values)}
+    code_of[None] = -1
+    codes = np.fromiter(map(code_of.get, column, repeat(-1)), dtype=np.int64, count=len(column))
     return codes, list(values)
 
 

@@ -136,8 +136,9 @@ def silo_report(
 
     Notes
     -----
-    Dominated by Leiden (about linear in ties) and betweenness (O(pivots * ties)); a few
-    seconds for 100k members and 1M ties.
+    Dominated by Leiden (about linear in ties per pass) and betweenness (O(pivots * ties),
+    kept within :data:`BETWEENNESS_BUDGET`); about ten seconds on one core for 100k members and
+    1M ties, with the igraph view built once for the whole report.
     """
     if isinstance(attributes, str):
         attributes = [attributes]

@@ -96,8 +96,9 @@ def as_igraph(graph: CommunityGraph) -> ig.Graph:
 def keep_igraph(graph: CommunityGraph) -> Iterator[None]:
     """Within the block, :func:`as_igraph` builds ``graph``'s igraph view once and reuses it.
 
-    The view costs about 80 bytes per tie (four times the graph itself), so it is only kept
-    while someone asks for it several times, such as one silo report, and dropped afterwards.
+    The view takes several times the memory of the sparse graph (igraph's edge and index
+    arrays plus the weights), so it is only kept while someone asks for it several times, such
+    as during one silo report, and dropped afterwards.
     Blocks may nest and run in several threads.
 
     Examples

@@ -16,7 +16,7 @@ from service.errors import install_error_handlers
 from service.indexes import IndexCache
 from service.jobs import Worker
 from service.middleware import AccessLog, BodyLimit
-from service.routers import communities, connections, health, jobs, members, reports, suggestions
+from service.routers import communities, connections, groups, health, jobs, members, reports, suggestions
 
 log = logging.getLogger("belonging.app")
 
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Periodic work: every community gets a daily silo snapshot.
     app.state.schedule = report_jobs.schedule_daily_snapshots
     install_error_handlers(app)
-    routers = (health, communities, members, connections, suggestions, reports, jobs)
+    routers = (health, communities, members, connections, suggestions, groups, reports, jobs)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.add_middleware(BodyLimit, json_limit=settings.max_body_bytes,

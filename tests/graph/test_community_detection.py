@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import networkx as nx
 import numpy as np
@@ -104,3 +105,11 @@ def test_community_shares_of_each_value_sum_to_one_per_community() -> None:
     g = as_community(graph, ("club",))
     shares = community_attribute_shares(g, leiden_communities(g), "club")
     np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+
+
+def test_leiden_gives_the_same_communities_when_run_from_several_threads() -> None:
+    g = as_community(random_community(0, members=120, p=0.05))
+    expected = [leiden_communities(g, seed=seed).tolist() for seed in range(6)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        found = list(pool.map(lambda seed: leiden_communities(g, seed=seed).tolist(), range(6)))
+    assert found == expected

@@ -1,0 +1,139 @@
+"""Support groups and placements over HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import CommunityKeys
+
+PROFILES = {
+    "ana": {"needs": ["grief"], "formats": ["online"], "languages": ["nl"]},
+    "bob": {"needs": ["grief"], "formats": ["online"], "languages": ["en"]},
+    "cy": {"needs": ["grief"], "formats": ["in_person"]},
+    "dan": {"private_needs": ["grief"], "formats": ["online"]},
+    "eve": {"needs": ["job search"], "formats": ["online"]},
+    "fay": {"needs": ["job search"], "formats": ["online"]},
+    "gus": {"needs": ["job search"], "formats": ["online"]},
+    "hal": {"needs": ["cv writing"]},
+}
+
+
+@pytest.fixture
+def members(client: TestClient, community: CommunityKeys) -> None:
+    body = "\n".join(json.dumps({"member_id": m} | p) for m, p in PROFILES.items()).encode()
+    assert client.post(community.url("/members/import"), content=body, headers=community.platform).status_code == 200
+    client.put(community.url("/connections"), json={"a": "bob", "b": "cy"}, headers=community.platform)
+
+
+def create_group(client: TestClient, community: CommunityKeys, **fields) -> dict:
+    body = {"name": "Grief circle", "topics": ["Grief"], "capacity": 2, "format": "online"} | fields
+    response = client.post(community.url("/groups"), json=body, headers=community.organiser)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def propose(client: TestClient, community: CommunityKeys, **body) -> dict:
+    response = client.post(community.url("/placements"), json=body, headers=community.organiser)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_groups_can_be_created_read_changed_and_deleted(client: TestClient, community: CommunityKeys) -> None:
+    group = create_group(client, community, language="EN")
+    assert group["topics"] == ["grief"] and group["language"] == "en" and group["seats_free"] == 2
+    url = community.url(f"/groups/{group['group_id']}")
+    changed = client.patch(url, json={"capacity": 5}, headers=community.organiser).json()
+    assert changed["capacity"] == 5 and changed["name"] == "Grief circle"
+    assert [
+        g["group_id"] for g in client.get(community.url("/groups"), headers=community.organiser).json()["groups"]
+    ] == [group["group_id"]]
+    assert client.delete(url, headers=community.organiser).status_code == 204
+    assert client.get(url, headers=community.organiser).status_code == 404
+
+
+@pytest.mark.parametrize("body", [{"capacity": 0}, {"topics": []}, {"format": "carrier pigeon"}, {"colour": "red"}])
+def test_bad_groups_are_refused(client: TestClient, community: CommunityKeys, body: dict) -> None:
+    base = {"name": "G", "topics": ["grief"], "capacity": 2, "format": "online"}
+    response = client.post(community.url("/groups"), json=base | body, headers=community.organiser)
+    assert response.status_code == 422
+    assert client.get(community.url("/groups"), headers=community.organiser).json()["groups"] == []
+
+
+def test_placement_respects_format_language_and_capacity(
+    client: TestClient, community: CommunityKeys, members: None
+) -> None:
+    group = create_group(client, community, language="en")
+    result = propose(client, community, explain=True)
+    placed = {a["member_id"]: a["group_id"] for a in result["assignments"]}
+    assert set(placed) <= {"bob", "dan"}  # ana speaks only Dutch, cy meets only in person
+    assert len(placed) <= 2 and set(placed.values()) <= {group["group_id"]}
+    assert result["objective"] == pytest.approx(sum(a["fit"] for a in result["assignments"]), abs=1e-3)
+    assert all(a["candidates"] for a in result["assignments"])
+    reasons = {u["member_id"]: u["reason"] for u in result["unplaced"]}
+    assert "ana" in reasons and "cy" in reasons
+    assert "grief" not in json.dumps([a for a in result["assignments"] if a["member_id"] == "dan"])
+
+
+def test_unserved_needs_become_proposed_groups(client: TestClient, community: CommunityKeys, members: None) -> None:
+    result = propose(client, community)
+    proposed = [g for g in result["proposed_groups"] if g["topics"] == ["job search"]]
+    assert proposed and set(proposed[0]["member_ids"]) == {"eve", "fay", "gus"}
+
+
+def test_applying_a_placement_seats_members_once(client: TestClient, community: CommunityKeys, members: None) -> None:
+    group = create_group(client, community, language="en")
+    result = propose(client, community)
+    url = community.url(f"/placements/{result['placement_id']}/apply")
+    applied = client.post(url, headers=community.organiser)
+    assert applied.status_code == 200 and applied.json()["applied"] == len(result["assignments"]) > 0
+    seated = client.get(community.url(f"/groups/{group['group_id']}"), headers=community.organiser).json()
+    assert set(seated["member_ids"]) == {a["member_id"] for a in result["assignments"]}
+    assert client.post(url, headers=community.organiser).status_code == 409
+
+
+def test_apply_is_refused_when_groups_changed_since_the_proposal(
+    client: TestClient, community: CommunityKeys, members: None
+) -> None:
+    group = create_group(client, community, language="en")
+    result = propose(client, community)
+    client.patch(community.url(f"/groups/{group['group_id']}"), json={"capacity": 1}, headers=community.organiser)
+    response = client.post(community.url(f"/placements/{result['placement_id']}/apply"), headers=community.organiser)
+    assert response.status_code == 409
+    seated = client.get(community.url(f"/groups/{group['group_id']}"), headers=community.organiser).json()
+    assert seated["member_ids"] == []
+
+
+def test_adding_by_hand_respects_capacity_and_blocks(
+    client: TestClient, community: CommunityKeys, members: None
+) -> None:
+    group = create_group(client, community, capacity=2)
+    url = community.url(f"/groups/{group['group_id']}/members")
+    assert client.put(f"{url}/bob", headers=community.organiser).status_code == 204
+    client.put(community.url("/members/dan/blocks/bob"), headers=community.platform)
+    assert client.put(f"{url}/dan", headers=community.organiser).status_code == 409
+    assert client.put(f"{url}/eve", headers=community.organiser).status_code == 204
+    assert client.put(f"{url}/fay", headers=community.organiser).status_code == 409
+    assert client.put(f"{url}/ghost", headers=community.organiser).status_code == 404
+
+
+def test_member_sees_groups_that_fit_them(client: TestClient, community: CommunityKeys, members: None) -> None:
+    group = create_group(client, community)
+    create_group(client, community, name="Jobs", topics=["job search"])
+    response = client.get(community.url("/members/bob/groups/suggestions"), headers=community.platform)
+    assert response.status_code == 200
+    assert [g["group_id"] for g in response.json()["groups"]] == [group["group_id"]]
+
+
+def test_placement_with_unknown_member_group_or_attribute_is_a_422(
+    client: TestClient, community: CommunityKeys, members: None
+) -> None:
+    for body in (
+        {"member_ids": ["ghost"]},
+        {"group_ids": ["00000000-0000-0000-0000-000000000000"]},
+        {"spread_attribute": "dorm"},
+    ):
+        response = client.post(community.url("/placements"), json=body, headers=community.organiser)
+        assert response.status_code == 422, body
