@@ -257,14 +257,16 @@ def merge_small_groups(
     """The attribute with every value held by fewer than ``min_group_size`` members renamed.
 
     Small groups are never broken out in reports; their members are pooled as ``other``. A
-    value already named ``other`` joins the pool. The pool is kept even when it is itself smaller
-    than ``min_group_size``: it names no value, and dropping it would silently lose members from
-    group totals.
+    value already named ``other`` joins the pool. When the pool is itself smaller than
+    ``min_group_size`` it is not broken out either: its members become ``None`` (no value), so
+    no group of fewer than k members ever appears in a breakdown.
 
     Examples
     --------
     >>> merge_small_groups(["x", "x", "y", "z", None], min_group_size=2)
     ['x', 'x', 'other', 'other', None]
+    >>> merge_small_groups(["x", "x", "y", None], min_group_size=2)
+    ['x', 'x', None, None]
 
     Notes
     -----
@@ -273,7 +275,9 @@ def merge_small_groups(
     sizes = Counter(value for value in attribute if value is not None)
     small = {value for value, size in sizes.items() if size < min_group_size}
     small.add(other)
-    return [other if value in small else value for value in attribute]
+    pooled = sum(size for value, size in sizes.items() if value in small)
+    replacement = other if pooled >= min_group_size else None
+    return [replacement if value in small else value for value in attribute]
 
 
 def _tie_counts(graph: CommunityGraph, codes: np.ndarray, size: int) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 Privacy: attribute groups with fewer than ``min_group_size`` (k) members are never broken out.
 Their members are pooled into one group named ``other`` wherever groups are listed (group E-I,
-mixing matrix, community make-up, belonging), and the pool is shown even when it is itself
-smaller than k, because it names no value. Single numbers over a whole attribute (assortativity,
+mixing matrix, community make-up, belonging); a pool itself smaller than k is not shown either
+(its members are counted in ``members_not_broken_out``). Single numbers over a whole attribute (assortativity,
 overall E-I, NMI) use the real values, since they reveal nothing about any one group. Belonging
 means are shown only for groups with at least k rated members, and community make-up only for
 communities of at least k members.
@@ -394,8 +394,11 @@ def _attribute_section(
         }
         for c in shown
     ]
+    had_value = np.array([value is not None for value in column], dtype=bool)
     return {
-        "members_with_value": int(has_value.sum()),
+        "members_with_value": int(had_value.sum()),
+        # Members whose value is held by too few others to show, even pooled.
+        "members_not_broken_out": int((had_value & ~has_value).sum()),
         "ties_with_values": int(np.triu(ties).sum()),
         "assortativity": _number(attribute_assortativity(graph, column)),
         "ei_index": _number(ei_index(graph, column)),

@@ -96,5 +96,10 @@ def test_unknown_attribute_is_rejected_with_its_name() -> None:
 
 
 def test_values_held_by_fewer_than_k_members_are_pooled_as_other() -> None:
+    values = ["x"] * 5 + ["y"] * 3 + ["z"] * 2 + [None]
+    assert merge_small_groups(values, min_group_size=5) == ["x"] * 5 + ["other"] * 5 + [None]
+
+
+def test_a_pool_smaller_than_k_is_not_broken_out() -> None:
     values = ["x"] * 5 + ["y"] * 2 + ["z", None]
-    assert merge_small_groups(values, min_group_size=5) == ["x"] * 5 + ["other"] * 3 + [None]
+    assert merge_small_groups(values, min_group_size=5) == ["x"] * 5 + [None] * 4

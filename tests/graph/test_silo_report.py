@@ -64,6 +64,7 @@ def test_report_has_the_documented_keys_and_is_strict_json() -> None:
     assert set(report) == TOP_LEVEL_KEYS | {"belonging"}
     assert set(report["attributes"]["team"]) == {
         "members_with_value",
+        "members_not_broken_out",
         "ties_with_values",
         "assortativity",
         "ei_index",
@@ -102,10 +103,12 @@ def test_groups_smaller_than_k_are_pooled_as_other_in_groups_and_mixing() -> Non
     assert "small" not in json.dumps(report) and "tiny" not in json.dumps(report)
 
 
-def test_the_other_pool_is_shown_even_when_smaller_than_k() -> None:
+def test_an_other_pool_smaller_than_k_is_not_broken_out_either() -> None:
     report = silo_report(team_community({"big": 6, "small": 2}), ["team"])
-    groups = report["attributes"]["team"]["groups"]
-    assert [(g["value"], g["members"]) for g in groups] == [("big", 6), ("other", 2)]
+    team = report["attributes"]["team"]
+    assert [(g["value"], g["members"]) for g in team["groups"]] == [("big", 6)]
+    assert team["mixing"]["values"] == ["big"]
+    assert team["members_with_value"] == 8 and team["members_not_broken_out"] == 2
 
 
 def test_overall_attribute_numbers_use_the_real_values() -> None:
@@ -115,7 +118,7 @@ def test_overall_attribute_numbers_use_the_real_values() -> None:
     assert report["attributes"]["team"]["assortativity"] == pytest.approx(
         nx.attribute_assortativity_coefficient(with_value, "team")
     )
-    assert [g["value"] for g in report["attributes"]["team"]["groups"]] == ["other"]
+    assert report["attributes"]["team"]["groups"] == []
 
 
 def test_mixing_matrix_counts_each_tie_once() -> None:
