@@ -96,9 +96,9 @@ def test_two_triangles_report_by_hand() -> None:
 
 
 def test_groups_smaller_than_k_are_pooled_as_other_in_groups_and_mixing() -> None:
-    report = silo_report(team_community({"big": 6, "small": 2, "tiny": 1}), ["team"])
+    report = silo_report(team_community({"big": 6, "small": 3, "tiny": 2}), ["team"])
     team = report["attributes"]["team"]
-    assert [(g["value"], g["members"]) for g in team["groups"]] == [("big", 6), ("other", 3)]
+    assert [(g["value"], g["members"]) for g in team["groups"]] == [("big", 6), ("other", 5)]
     assert team["mixing"]["values"] == ["big", "other"]
     assert "small" not in json.dumps(report) and "tiny" not in json.dumps(report)
 
