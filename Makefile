@@ -20,6 +20,7 @@ run: $(STAMP)
 
 ## test: install, then the whole test suite against a real (embedded) PostgreSQL
 test: $(STAMP)
+	./scripts/ensure-chromium
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from service import auth
 from service import reports as report_jobs
@@ -16,7 +18,7 @@ from service.errors import install_error_handlers
 from service.indexes import IndexCache
 from service.jobs import Worker
 from service.middleware import AccessLog, BodyLimit
-from service.routers import communities, connections, groups, health, jobs, members, reports, suggestions
+from service.routers import communities, connections, dashboard, groups, health, jobs, members, reports, suggestions
 
 log = logging.getLogger("belonging.app")
 
@@ -74,9 +76,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Periodic work: every community gets a daily silo snapshot.
     app.state.schedule = report_jobs.schedule_daily_snapshots
     install_error_handlers(app)
-    routers = (health, communities, members, connections, suggestions, groups, reports, jobs)
+    routers = (health, communities, members, connections, suggestions, groups, reports, jobs, dashboard)
     for router in (module.router for module in routers):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(BodyLimit, json_limit=settings.max_body_bytes,
                        import_limit=settings.max_import_bytes)
     app.add_middleware(AccessLog)

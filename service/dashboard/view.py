@@ -1,0 +1,345 @@
+"""What the dashboard shows, as plain data: cards, mixing tables, at-risk next actions, trends.
+
+:func:`build` does the CPU work (the silo report, the network picture, suggestions for the
+members at risk) and runs in a worker thread; the other functions are cheap and shape stored
+numbers for the template. Nothing here knows about HTTP or SQL.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from matching.groups import SupportGroup
+from matching.placement import suggest_groups_for_member
+from matching.profiles import MemberProfile
+from matching.suggest import suggest
+from service import reports
+from service.dashboard.network import COLOURS, NetworkPicture, network_picture
+from service.indexes import CommunityModel
+
+#: Members at risk listed on the page with next actions; the CSV export has all of them.
+AT_RISK_LISTED = 50
+SUGGESTED_TIES = 3
+SUGGESTED_GROUPS = 2
+HISTORY_POINTS = 90
+#: Heat levels of a mixing cell (0 = no ties); the stylesheet colours ``heat-0`` .. ``heat-6``.
+HEAT_LEVELS = 6
+#: Mixing tables show at most this many groups; the smallest are folded into one.
+HEATMAP_GROUPS = 15
+
+REASON_TEXT = {
+    "isolated": "No ties yet",
+    "one_tie": "Only one tie",
+    "outside_main_component": "Cut off from the main network",
+    "through_one_member": "Reaches the rest only through one member",
+}
+
+
+@dataclass(frozen=True)
+class SuggestedTie:
+    member_id: str
+    label: str
+    score: float
+    reasons: list[str]
+    crosses_silo: bool
+
+
+@dataclass(frozen=True)
+class SuggestedGroup:
+    group_id: str
+    name: str
+    seats_free: int
+
+
+@dataclass(frozen=True)
+class AtRiskRow:
+    member_id: str
+    label: str
+    reason: str
+    reason_text: str
+    via: str | None
+    via_label: str | None
+    open_to_suggestions: bool
+    ties: list[SuggestedTie] = field(default_factory=list)
+    groups: list[SuggestedGroup] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    """Everything the page needs that depends only on the community's graph at one revision."""
+
+    revision: int
+    report: dict[str, Any]
+    picture: NetworkPicture | None
+    at_risk: list[AtRiskRow]
+    #: Display names of the members who have one.
+    names: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Card:
+    key: str
+    title: str
+    value: str
+    change: str | None
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    count: int
+    level: int
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    attribute: str
+    values: list[str]
+    rows: list[tuple[str, list[HeatCell]]]
+    assortativity: float | None
+    ei_index: float | None
+    members_with_value: int
+
+
+def member_labels(profiles: Iterable[MemberProfile]) -> dict[str, str]:
+    """``"Name (id)"`` for members with a display name, otherwise the id."""
+    return {p.member_id: f"{p.display_name} ({p.member_id})" if p.display_name else p.member_id for p in profiles}
+
+
+def display_names(profiles: Iterable[MemberProfile]) -> dict[str, str]:
+    return {p.member_id: p.display_name for p in profiles if p.display_name}
+
+
+def build(model: CommunityModel, attributes: list[str], min_group_size: int, bridging_weight: float) -> DashboardData:
+    """The report with members' communities, the picture, and suggested ties for those at risk."""
+    report = reports.compute(model, attributes, min_group_size, include_members=True)
+    labels = member_labels(model.profiles)
+    graph = model.graph
+    picture = None
+    if graph.number_of_members:
+        by_member = report["communities"]["members"]
+        membership = np.array([by_member[m] for m in graph.member_ids], dtype=np.int64)
+        picture = network_picture(graph, membership, labels)
+    listed = report["at_risk"][:AT_RISK_LISTED]
+    index = model.suggestion_index() if listed else None
+    rows = []
+    for entry in listed:
+        member_id, via = entry["member_id"], entry.get("via")
+        ties = [
+            SuggestedTie(s.member_id, labels.get(s.member_id, s.member_id), round(float(s.score), 2),
+                         [str(r["text"]) for r in s.reasons], bool(s.crosses_silo))
+            for s in suggest(index, member_id, limit=SUGGESTED_TIES, bridging_weight=bridging_weight)
+        ] if index is not None else []
+        rows.append(AtRiskRow(
+            member_id=member_id, label=labels.get(member_id, member_id), reason=entry["reason"],
+            reason_text=REASON_TEXT.get(entry["reason"], entry["reason"]), via=via,
+            via_label=labels.get(via) if via else None,
+            open_to_suggestions=model.profiles[graph.position[member_id]].open_to_suggestions, ties=ties,
+        ))
+    return DashboardData(model.revision, report, picture, rows, display_names(model.profiles))
+
+
+def suggested_groups(
+    model: CommunityModel, rows: Sequence[AtRiskRow], group_rows: Sequence[Mapping[str, Any]]
+) -> dict[str, list[SuggestedGroup]]:
+    """Up to ``SUGGESTED_GROUPS`` open groups per member at risk, best fit first.
+
+    Uses :func:`matching.placement.suggest_groups_for_member`. Its reasons are written for the
+    member themself and may name private needs, so only the group is shown to the organiser,
+    as a placement run would show it.
+    """
+    if not group_rows or not rows:
+        return {}
+    groups = [
+        # An over-full group (capacity lowered after members joined) is shown as full, not refused.
+        SupportGroup(group_id=g["group_id"], name=g["name"], topics=tuple(g["topics"]),
+                     capacity=max(g["capacity"], len(g["member_ids"])), format=g["format"], language=g["language"],
+                     member_ids=tuple(g["member_ids"]), status=g["status"])
+        for g in group_rows
+    ]
+    by_id = {g.group_id: g for g in groups}
+    position = model.graph.position
+    seated = {m for g in groups for m in g.member_ids if m in position}
+    seated_profiles = [model.profiles[position[m]] for m in sorted(seated)]
+    blocks_of: dict[str, list[tuple[str, str]]] = {}
+    for a, b in model.source.blocks:
+        blocks_of.setdefault(a, []).append((a, b))
+        blocks_of.setdefault(b, []).append((a, b))
+    degrees = model.graph.degrees()
+    found: dict[str, list[SuggestedGroup]] = {}
+    for row in rows:
+        i = position.get(row.member_id)
+        if i is None:
+            continue  # left the community since the report
+        member = model.profiles[i]
+        if not member.all_needs:
+            continue
+        options = suggest_groups_for_member(
+            member, groups, members=seated_profiles, blocks=blocks_of.get(row.member_id, []),
+            degrees={row.member_id: int(degrees[i])}, limit=SUGGESTED_GROUPS,
+        )
+        found[row.member_id] = [
+            SuggestedGroup(o["group_id"], by_id[o["group_id"]].name, by_id[o["group_id"]].seats_free)
+            for o in options
+        ]
+    return found
+
+
+def live_headline(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The numbers of :func:`service.reports.headline` for a report that was not stored."""
+    return {
+        "members": report["members"],
+        "isolates": report["isolates"]["count"],
+        "components": report["components"]["count"],
+        "modularity": report["communities"]["modularity"],
+        "at_risk": len(report["at_risk"]),
+    }
+
+
+def cards(report: Mapping[str, Any], previous: Mapping[str, Any] | None) -> list[Card]:
+    """The overview cards, each with its change since ``previous`` (a stored snapshot's headline)."""
+    now = live_headline(report)
+    since = " since the last snapshot"  # the page names its time once, above the cards
+    titles = (("members", "Members"), ("isolates", "Isolated members"), ("components", "Components"),
+              ("modularity", "Modularity"), ("at_risk", "Members at risk"))
+    made = []
+    for key, title in titles:
+        value = now[key]
+        change = None
+        if previous is not None:
+            change = describe_change(key, value, previous.get(key)) + since
+        made.append(Card(key, title, format_number(key, value), change))
+    return made
+
+
+def describe_change(key: str, now: float | None, before: float | None) -> str:
+    if now is None or before is None:
+        return "not comparable"
+    delta = now - before
+    if key == "modularity":
+        if abs(delta) < 0.0005:
+            return "no change"
+        return f"{'up' if delta > 0 else 'down'} {abs(delta):.3f}"
+    delta = int(delta)
+    if delta == 0:
+        return "no change"
+    return f"{delta:+d}"
+
+
+def format_number(key: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if key == "modularity":
+        return f"{value:.3f}"
+    return f"{int(value):,}"
+
+
+def format_time(moment: datetime | str) -> str:
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.strftime("%d %b %Y %H:%M UTC") if moment.tzinfo else moment.strftime("%d %b %Y %H:%M")
+
+
+def heatmaps(report: Mapping[str, Any]) -> list[Heatmap]:
+    """One colour-scaled table per attribute, from the report's (k-safe) mixing matrices."""
+    made = []
+    for name, section in sorted(report.get("attributes", {}).items()):
+        values, matrix = fold_small_groups(list(section["mixing"]["values"]), section["mixing"]["matrix"])
+        largest = max((c for row in matrix for c in row), default=0)
+        rows = [
+            (value, [HeatCell(int(c), heat_level(int(c), largest)) for c in matrix[i]])
+            for i, value in enumerate(values)
+        ]
+        made.append(Heatmap(name, values, rows, section.get("assortativity"), section.get("ei_index"),
+                            int(section.get("members_with_value", 0))))
+    return made
+
+
+def fold_small_groups(values: list[str], matrix: list[list[int]]) -> tuple[list[str], list[list[int]]]:
+    """At most ``HEATMAP_GROUPS`` rows: the report lists groups largest first, so the tail is
+    summed into one row and column (a sum of groups is never smaller than any of them)."""
+    if len(values) <= HEATMAP_GROUPS:
+        return values, matrix
+    keep = HEATMAP_GROUPS - 1
+    ties = np.asarray(matrix, dtype=np.int64)
+    folded = np.zeros((HEATMAP_GROUPS, HEATMAP_GROUPS), dtype=np.int64)
+    folded[:keep, :keep] = ties[:keep, :keep]
+    folded[:keep, keep] = ties[:keep, keep:].sum(axis=1)
+    folded[keep, :keep] = ties[keep:, :keep].sum(axis=0)
+    # Ties inside the folded tail: those between two of its groups count once, like the diagonal.
+    tail = ties[keep:, keep:]
+    folded[keep, keep] = int(np.triu(tail).sum())
+    return values[:keep] + [f"{len(values) - keep} smaller groups"], folded.tolist()
+
+
+def heat_level(count: int, largest: int) -> int:
+    if count <= 0 or largest <= 0:
+        return 0
+    return max(1, math.ceil(HEAT_LEVELS * count / largest))
+
+
+def community_legend(picture: NetworkPicture, report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One entry per colour in the picture: label, colour class, members in all, members drawn."""
+    sizes = report["communities"]["sizes"]
+    entries: dict[str, dict[str, Any]] = {}
+    for member in picture.members:
+        key = member.colour_class
+        if key not in entries:
+            if member.community is None:
+                label, size = "No ties (isolated)", picture.total_isolates
+            elif key == "c-other":
+                label, size = "Smaller communities", None
+            else:
+                label = f"Community {member.community + 1}"
+                size = sizes[member.community] if member.community < len(sizes) else None
+            entries[key] = {"order": _legend_order(member.community, key), "label": label, "colour_class": key,
+                            "members": size, "drawn": 0}
+        entries[key]["drawn"] += 1
+    return sorted(entries.values(), key=lambda e: e["order"])
+
+
+def _legend_order(community: int | None, key: str) -> float:
+    """Named communities by number, then the smaller ones together, then the isolated members."""
+    if community is None:
+        return math.inf
+    return float(community) if key != "c-other" else float(COLOURS)
+
+
+def picture_summary(picture: NetworkPicture, report: Mapping[str, Any]) -> str:
+    """A sentence saying what the picture shows, for everyone and for screen readers."""
+    communities = report["communities"]
+    sizes = ", ".join(f"{s:,}" for s in communities["sizes"][:5])
+    more = " and smaller ones" if communities["count"] > 5 else ""
+    shape = (f"Members with ties fall into {communities['count']:,} detected communities"
+             f" (largest: {sizes}{more}); {picture.total_isolates:,} members have no ties.")
+    if not picture.sampled:
+        return f"Showing all {picture.total_members:,} members. {shape}"
+    if picture.shown_isolates == picture.total_isolates:
+        lonely = f"all {picture.total_isolates:,} isolated members"
+    else:
+        lonely = f"{picture.shown_isolates:,} of the {picture.total_isolates:,} isolated members"
+    return (f"Showing a sample of {len(picture.members):,} of {picture.total_members:,} members: {lonely}, and "
+            f"groups of members from the {picture.communities_drawn:,} largest communities, in proportion to their "
+            f"size. {shape}")
+
+
+def history_series(snapshots: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Headlines of stored snapshots as chart series, oldest first."""
+    return {
+        "labels": [format_time(s["created_at"]) for s in snapshots],
+        "isolates": [s["isolates"] for s in snapshots],
+        "components": [s["components"] for s in snapshots],
+        "modularity": [s["modularity"] for s in snapshots],
+        "members": [s["members"] for s in snapshots],
+    }
+
+
+def csv_cell(value: object) -> str:
+    """A cell a spreadsheet shows as text, never runs as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,286 @@
+"""The organiser dashboard: a web page per community, opened with the organiser key.
+
+Signing in posts the key in a form (never in a URL); the answer is a session cookie scoped to
+``/dashboard/{slug}`` (see :mod:`service.dashboard.session`). Every request checks the cookie's
+signature, expiry and community, and that its organiser key is still active.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from psycopg import AsyncConnection
+
+from service import auth, reports
+from service.dashboard import session as sessions
+from service.dashboard import view
+from service.dashboard.view import DashboardData
+from service.deps import Conn
+from service.repository import communities, groups
+from service.repository import reports as report_repository
+from service.repository.communities import CommunityRow
+from service.schemas import SLUG_PATTERN, CommunitySettings
+
+router = APIRouter(prefix="/dashboard/{slug}", tags=["dashboard"], include_in_schema=False)
+templates = Jinja2Templates(directory=FilePath(__file__).resolve().parent.parent / "templates")
+SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN)]
+
+#: A large community's page may reuse a build this old, even if members or ties changed since:
+#: its report takes seconds, and a busy platform changes the revision every few seconds.
+LARGE_REUSE_S = 15 * 60
+#: Communities whose latest build this process keeps; the least recently built go first.
+CACHED_COMMUNITIES = 32
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self';"
+        " form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    # Pages name members: never kept by a shared cache or the browser's back-forward store.
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass
+class _Built:
+    key: tuple[Any, ...]
+    data: DashboardData
+    built_at: float
+
+
+@dataclass
+class DashboardCache:
+    """The latest build per community in this process, and one lock per community so it is built once."""
+
+    builds: dict[int, _Built] = field(default_factory=dict)
+    locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+
+
+def _cache(request: Request) -> DashboardCache:
+    state = request.app.state
+    cache = getattr(state, "dashboard", None)
+    if cache is None:
+        cache = state.dashboard = DashboardCache()
+    return cache
+
+
+def _signing_key(request: Request) -> bytes:
+    return sessions.signing_key(request.app.state.admin_token)
+
+
+def _cookie_path(slug: str) -> str:
+    return f"/dashboard/{slug}"
+
+
+@dataclass(frozen=True)
+class _Visitor:
+    community: CommunityRow | None
+    had_cookie: bool
+
+
+async def _visitor(request: Request, slug: str, conn: AsyncConnection) -> _Visitor:
+    """Who is asking: the community, if the session cookie is valid and its key still active."""
+    value = request.cookies.get(sessions.COOKIE_NAME)
+    if not value:
+        return _Visitor(None, False)
+    session = sessions.verify(value, _signing_key(request), slug)
+    if session is None:
+        return _Visitor(None, True)
+    found = await communities.by_slug_with_key(conn, slug, session.key_id, "organiser")
+    if found is None or found[1] is None:
+        return _Visitor(None, True)
+    return _Visitor(found[0], True)
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    return templates.TemplateResponse(request, name, context, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+def _sign_in(request: Request, slug: str, *, status_code: int = 200, error: str | None = None,
+             clear_cookie: bool = False) -> Response:
+    response = _page(request, "signin.html", {"slug": slug, "error": error}, status_code)
+    if clear_cookie:
+        response.delete_cookie(sessions.COOKIE_NAME, path=_cookie_path(slug), httponly=True, samesite="strict")
+    return response
+
+
+def _same_origin(request: Request) -> bool:
+    """A browser's form post from this site (or a client that sends no Origin)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+async def _build(request: Request, community: CommunityRow) -> DashboardData:
+    settings = CommunitySettings.from_stored(community.settings)
+    cache = _cache(request)
+    key_of = (settings.report_min_group_size, settings.bridging_weight)
+    async with cache.locks.setdefault(community.community_id, asyncio.Lock()):
+        built = cache.builds.get(community.community_id)
+        if built is not None and built.key[1:] == key_of:
+            if built.key[0] >= community.revision:
+                return built.data
+            large = built.data.report["connections"] > reports.SYNC_MAX_TIES
+            if large and time.monotonic() - built.built_at < LARGE_REUSE_S:
+                return built.data
+        model = await request.app.state.indexes.get(community.community_id, community.revision, fresh=True)
+        data = await asyncio.to_thread(view.build, model, reports.attribute_names(model),
+                                       settings.report_min_group_size, settings.bridging_weight)
+        cache.builds[community.community_id] = _Built((model.revision, *key_of), data, time.monotonic())
+        while len(cache.builds) > CACHED_COMMUNITIES:
+            oldest = min(cache.builds, key=lambda cid: cache.builds[cid].built_at)
+            del cache.builds[oldest]
+        return data
+
+
+@router.get("")
+async def dashboard(slug: SlugPath, request: Request, conn: Conn) -> Response:
+    """The dashboard, or the sign-in form when there is no valid session."""
+    visitor = await _visitor(request, slug, conn)
+    community = visitor.community
+    if community is None:
+        if visitor.had_cookie:
+            return _sign_in(request, slug, status_code=401, error="Your session has ended. Sign in again.",
+                            clear_cookie=True)
+        return _sign_in(request, slug)
+    data = await _build(request, community)
+    snapshots = [reports.headline(s) for s in
+                 await report_repository.history(conn, community.community_id, view.HISTORY_POINTS)]
+    group_rows = await groups.all_groups(conn, community.community_id) if data.at_risk else []
+    rows = data.at_risk
+    if group_rows:
+        # Seats change without a new graph revision, so groups are suggested on every visit (from
+        # the process's current model: profiles within the index's staleness bound are enough).
+        model = await request.app.state.indexes.get(community.community_id, community.revision)
+        found = await asyncio.to_thread(view.suggested_groups, model, data.at_risk, group_rows)
+        rows = [replace(row, groups=found.get(row.member_id, [])) for row in rows]
+    report = data.report
+    previous = snapshots[-1] if snapshots else None
+    context = {
+        "slug": slug,
+        "community": community,
+        "report": report,
+        "cards": view.cards(report, previous),
+        "previous": previous,
+        "previous_time": view.format_time(previous["created_at"]) if previous else None,
+        "picture": data.picture,
+        "legend": view.community_legend(data.picture, report) if data.picture else [],
+        "summary_text": view.picture_summary(data.picture, report) if data.picture else "",
+        "heatmaps": view.heatmaps(report),
+        "at_risk": rows,
+        "at_risk_total": len(report["at_risk"]),
+        "groups_offered": bool(group_rows),
+        "history": snapshots,
+        "series": view.history_series(snapshots),
+        "format_time": view.format_time,
+        "k": report["parameters"]["min_group_size"],
+        "revision": data.revision,
+        "live": data.revision >= community.revision,
+        "saved": request.query_params.get("saved") == "1",
+    }
+    return _page(request, "dashboard.html", context)
+
+
+@router.post("/login")
+async def login(slug: SlugPath, request: Request, conn: Conn, key: Annotated[str, Form()] = "") -> Response:
+    """Check the organiser key sent in the form and open a session."""
+    if not _same_origin(request):
+        return _sign_in(request, slug, status_code=403, error="Sign in from this dashboard's own page.")
+    key = key.strip()
+    if not key:
+        return _sign_in(request, slug, status_code=401, error="Enter the community's organiser key.")
+    parsed = auth.parse_key(key)
+    found = await communities.by_slug_with_key(conn, slug, parsed.key_id if parsed else "", "organiser")
+    stored = found[1] if found is not None else None
+    if parsed is None or parsed.role != "organiser" or stored is None or not auth.secret_matches(parsed.secret, stored):
+        return _sign_in(request, slug, status_code=403,
+                        error="That is not an organiser key of this community. Check the key and try again.")
+    value, session = sessions.issue(slug, parsed.key_id, _signing_key(request))
+    response = RedirectResponse(f"/dashboard/{slug}", status_code=303, headers=SECURITY_HEADERS)
+    response.set_cookie(
+        sessions.COOKIE_NAME, value, max_age=sessions.LIFETIME_S, path=_cookie_path(slug),
+        secure=request.url.scheme == "https", httponly=True, samesite="strict",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(slug: SlugPath, request: Request) -> Response:
+    """End the session."""
+    response = RedirectResponse(f"/dashboard/{slug}", status_code=303, headers=SECURITY_HEADERS)
+    if not _same_origin(request):
+        return response  # another site cannot sign an organiser out
+    response.delete_cookie(sessions.COOKIE_NAME, path=_cookie_path(slug), httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/snapshots")
+async def save_snapshot(slug: SlugPath, request: Request, conn: Conn) -> Response:
+    """Store the report on screen as a snapshot, so the trend has a point for now."""
+    visitor = await _visitor(request, slug, conn)
+    if visitor.community is None or not _same_origin(request):
+        return _sign_in(request, slug, status_code=401, error="Sign in to save a snapshot.",
+                        clear_cookie=visitor.had_cookie)
+    community = visitor.community
+    data = await _build(request, community)
+    await report_repository.store(conn, community.community_id, reports.aggregate(data.report),
+                                  sorted(data.report["attributes"]), "on_demand")
+    return RedirectResponse(f"/dashboard/{slug}?saved=1#history", status_code=303, headers=SECURITY_HEADERS)
+
+
+def _csv(rows: list[list[object]], filename: str) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows([[view.csv_cell(cell) for cell in row] for row in rows])
+    headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _refused(slug: str) -> Response:
+    return Response(f"Sign in at /dashboard/{slug} first.\n", status_code=401, media_type="text/plain",
+                    headers=SECURITY_HEADERS)
+
+
+@router.get("/export/at-risk.csv")
+async def export_at_risk(slug: SlugPath, request: Request, conn: Conn) -> Response:
+    """Every member at risk: who, why, and through whom."""
+    community = (await _visitor(request, slug, conn)).community
+    if community is None:
+        return _refused(slug)
+    data = await _build(request, community)
+    rows: list[list[object]] = [["member_id", "display_name", "reason", "description", "via"]]
+    for entry in data.report["at_risk"]:
+        rows.append([entry["member_id"], data.names.get(entry["member_id"], ""), entry["reason"],
+                     view.REASON_TEXT.get(entry["reason"], entry["reason"]), entry.get("via") or ""])
+    return _csv(rows, f"{slug}-at-risk.csv")
+
+
+@router.get("/export/members-by-community.csv")
+async def export_members_by_community(slug: SlugPath, request: Request, conn: Conn) -> Response:
+    """Every member with their detected community (1 = largest; blank for isolated members)."""
+    community = (await _visitor(request, slug, conn)).community
+    if community is None:
+        return _refused(slug)
+    data = await _build(request, community)
+    isolated = set(data.report["isolates"]["member_ids"])
+    rows: list[list[object]] = [["member_id", "display_name", "community", "isolated"]]
+    ordered = sorted(data.report["communities"]["members"].items(),
+                     key=lambda item: (item[0] in isolated, item[1], item[0]))
+    for member_id, number in ordered:
+        lonely = member_id in isolated
+        rows.append([member_id, data.names.get(member_id, ""), "" if lonely else number + 1,
+                     "yes" if lonely else "no"])
+    return _csv(rows, f"{slug}-members-by-community.csv")
