@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -11,81 +10,86 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 
-@dataclass(frozen=True)
-class MemberBoundaries:
-    """What must never be suggested to one member, read fresh for each request."""
+async def boundaries(conn: AsyncConnection, community_id: int, member_id: str) -> set[str] | None:
+    """Members never to suggest to ``member_id``: ties, blocks and declined pairs, either way.
 
-    excluded: set[str]  # ties, blocks either way, declined either way
-    pending: dict[str, str]  # candidate id -> id of a suggestion still awaiting feedback
-
-
-async def boundaries(conn: AsyncConnection, community_id: int, member_id: str) -> MemberBoundaries:
-    cur = await conn.execute(
-        """
-        SELECT member_b FROM connections WHERE community_id = %(cid)s AND member_a = %(mid)s
-        UNION SELECT member_a FROM connections WHERE community_id = %(cid)s AND member_b = %(mid)s
-        UNION SELECT blocked_id FROM blocks WHERE community_id = %(cid)s AND member_id = %(mid)s
-        UNION SELECT member_id FROM blocks WHERE community_id = %(cid)s AND blocked_id = %(mid)s
-        UNION SELECT candidate_id FROM suggestions
-              WHERE community_id = %(cid)s AND member_id = %(mid)s AND outcome = 'declined'
-        UNION SELECT member_id FROM suggestions
-              WHERE community_id = %(cid)s AND candidate_id = %(mid)s AND outcome = 'declined'
-        """,
-        {"cid": community_id, "mid": member_id},
-    )
-    excluded = {r[0] for r in await cur.fetchall()}
-    cur = await conn.execute(
-        "SELECT DISTINCT ON (candidate_id) candidate_id, suggestion_id::text FROM suggestions"
-        " WHERE community_id = %(cid)s AND member_id = %(mid)s AND outcome IS NULL"
-        " AND created_at > now() - interval '7 days' ORDER BY candidate_id, created_at DESC",
-        {"cid": community_id, "mid": member_id},
-    )
-    pending = {candidate: suggestion_id for candidate, suggestion_id in await cur.fetchall()}
-    return MemberBoundaries(excluded, pending)
+    None when the member does not exist. Both reads go to the server in one round trip.
+    """
+    params = {"cid": community_id, "mid": member_id}
+    async with conn.pipeline():
+        member = await conn.execute(
+            "SELECT 1 FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s", params
+        )
+        excluded = await conn.execute(
+            """
+            SELECT member_b FROM connections WHERE community_id = %(cid)s AND member_a = %(mid)s
+            UNION SELECT member_a FROM connections WHERE community_id = %(cid)s AND member_b = %(mid)s
+            UNION SELECT blocked_id FROM blocks WHERE community_id = %(cid)s AND member_id = %(mid)s
+            UNION SELECT member_id FROM blocks WHERE community_id = %(cid)s AND blocked_id = %(mid)s
+            UNION SELECT candidate_id FROM suggestions
+                  WHERE community_id = %(cid)s AND member_id = %(mid)s AND outcome = 'declined'
+            UNION SELECT member_id FROM suggestions
+                  WHERE community_id = %(cid)s AND candidate_id = %(mid)s AND outcome = 'declined'
+            """,
+            params,
+        )
+    if await member.fetchone() is None:
+        return None
+    return {r[0] for r in await excluded.fetchall()}
 
 
-async def candidate_state(
-    conn: AsyncConnection, community_id: int, candidate_ids: Sequence[str]
-) -> dict[str, int]:
-    """For each candidate still open to suggestions: how often they were proposed in the last 7 days."""
-    cur = await conn.execute(
-        """
-        SELECT m.member_id,
-               (SELECT count(*) FROM suggestions s
-                 WHERE s.community_id = m.community_id AND s.candidate_id = m.member_id
-                   AND s.created_at > now() - interval '7 days')
-          FROM members m
-         WHERE m.community_id = %(cid)s AND m.member_id = ANY(%(ids)s) AND m.open_to_suggestions
-        """,
-        {"cid": community_id, "ids": list(candidate_ids)},
-    )
-    return {member_id: int(count) for member_id, count in await cur.fetchall()}
+async def propose(
+    conn: AsyncConnection, community_id: int, member_id: str, ranked: Sequence[dict[str, Any]], *,
+    limit: int, max_exposures: int, model_version: str,
+) -> list[tuple[str, str]]:
+    """Record the first ``limit`` of ``ranked`` that may still be shown, in one statement.
 
-
-async def insert(
-    conn: AsyncConnection, community_id: int, member_id: str, rows: Sequence[dict[str, Any]], model_version: str
-) -> list[str]:
-    """Store new suggestions; returns their ids in order."""
-    if not rows:
+    A candidate is kept when they are still a member open to suggestions and either already
+    have a suggestion to this member awaiting feedback (its id is reused, no new exposure) or
+    were proposed fewer than ``max_exposures`` times in the last 7 days. Returns
+    ``(candidate_id, suggestion_id)`` in rank order.
+    """
+    if not ranked or limit <= 0:
         return []
     cur = await conn.execute(
         """
-        INSERT INTO suggestions (community_id, member_id, candidate_id, score, reasons, model_version)
-        SELECT %(cid)s, %(mid)s, c.candidate_id, c.score, c.reasons, %(version)s
-          FROM unnest(%(candidates)s::text[], %(scores)s::real[], %(reasons)s::jsonb[])
-               WITH ORDINALITY AS c(candidate_id, score, reasons, position)
-         ORDER BY c.position
-        RETURNING suggestion_id::text, candidate_id
+        WITH ranked AS (
+            SELECT * FROM unnest(%(candidates)s::text[], %(scores)s::real[], %(reasons)s::jsonb[])
+                     WITH ORDINALITY AS r(candidate_id, score, reasons, position)
+        ), kept AS (
+            SELECT r.*, pending.suggestion_id AS pending_id
+              FROM ranked r
+              JOIN members m ON m.community_id = %(cid)s AND m.member_id = r.candidate_id
+                            AND m.open_to_suggestions
+              LEFT JOIN LATERAL (
+                   SELECT s.suggestion_id FROM suggestions s
+                    WHERE s.community_id = %(cid)s AND s.member_id = %(mid)s AND s.candidate_id = r.candidate_id
+                      AND s.outcome IS NULL AND s.created_at > now() - interval '7 days'
+                    ORDER BY s.created_at DESC LIMIT 1) pending ON true
+             WHERE pending.suggestion_id IS NOT NULL
+                OR (SELECT count(*) FROM suggestions e
+                     WHERE e.community_id = %(cid)s AND e.candidate_id = r.candidate_id
+                       AND e.created_at > now() - interval '7 days') < %(cap)s
+             ORDER BY r.position
+             LIMIT %(limit)s
+        ), inserted AS (
+            INSERT INTO suggestions (community_id, member_id, candidate_id, score, reasons, model_version)
+            SELECT %(cid)s, %(mid)s, candidate_id, score, reasons, %(version)s FROM kept WHERE pending_id IS NULL
+            RETURNING suggestion_id, candidate_id
+        )
+        SELECT k.candidate_id, coalesce(k.pending_id, i.suggestion_id)::text
+          FROM kept k LEFT JOIN inserted i USING (candidate_id)
+         ORDER BY k.position
         """,
         {
-            "cid": community_id, "mid": member_id, "version": model_version,
-            "candidates": [r["member_id"] for r in rows],
-            "scores": [r["score"] for r in rows],
-            "reasons": [Jsonb(r["reasons"]) for r in rows],
+            "cid": community_id, "mid": member_id, "version": model_version, "cap": max_exposures,
+            "limit": limit,
+            "candidates": [r["member_id"] for r in ranked],
+            "scores": [r["score"] for r in ranked],
+            "reasons": [Jsonb(r["reasons"]) for r in ranked],
         },
     )
-    ids = {candidate: suggestion_id for suggestion_id, candidate in await cur.fetchall()}
-    return [ids[r["member_id"]] for r in rows]
+    return [(candidate, suggestion_id) for candidate, suggestion_id in await cur.fetchall()]
 
 
 async def get(conn: AsyncConnection, community_id: int, suggestion_id: str) -> dict[str, Any] | None:

@@ -11,14 +11,14 @@ from matching.suggest import suggest
 from service.deps import Conn, PlatformCommunity
 from service.errors import ApiError, conflict, not_found
 from service.indexes import CommunityModel
-from service.repository import communities, connections, members
+from service.repository import communities, connections
 from service.repository import suggestions as repository
 from service.schemas import MEMBER_ID_PATTERN, CommunitySettings, Strict
 
 router = APIRouter(prefix="/v1/communities/{slug}", tags=["suggestions"])
 MemberIdPath = Annotated[str, Path(pattern=MEMBER_ID_PATTERN)]
-# Ask the engine for more than the limit: candidates at their exposure cap or who opted out
-# since the index was built are dropped afterwards.
+# Ask the engine for more than the limit: candidates at their exposure cap, or who opted out
+# since the index was built, are dropped when the suggestions are recorded.
 HEADROOM = 2
 
 
@@ -67,33 +67,21 @@ async def member_suggestions(
     if limit > settings.max_suggestions_per_request:
         raise ApiError(422, "Invalid input", f"limit may be at most {settings.max_suggestions_per_request} "
                        "(the community's max_suggestions_per_request setting)")
-    if not await members.exists(conn, community.community_id, [member_id]):
+    excluded = await repository.boundaries(conn, community.community_id, member_id)
+    if excluded is None:
         raise not_found(f"member {member_id!r}")
     model = await request.app.state.indexes.get(
         community.community_id, community.revision, must_contain=member_id, prepare=_prepare)
     index = model.suggestion_index()
-    boundaries = await repository.boundaries(conn, community.community_id, member_id)
     proposed = suggest(index, member_id, limit=limit * HEADROOM + 5, bridging_weight=settings.bridging_weight,
-                       exclude=boundaries.excluded)
-    state = await repository.candidate_state(conn, community.community_id, [s.member_id for s in proposed])
-    chosen = []
-    for suggestion in proposed:
-        exposures = state.get(suggestion.member_id)
-        if exposures is None or suggestion.member_id in boundaries.excluded:
-            continue  # gone, opted out since the index was built, or a boundary set since
-        if suggestion.member_id not in boundaries.pending and exposures >= settings.max_exposures_per_week:
-            continue
-        chosen.append(suggestion)
-        if len(chosen) == limit:
-            break
-    rows = [{"member_id": s.member_id, "score": round(float(s.score), 4), "reasons": s.reasons,
-             "crosses_silo": bool(s.crosses_silo)} for s in chosen]
-    fresh = [r for r in rows if r["member_id"] not in boundaries.pending]
-    new_ids = dict(zip([r["member_id"] for r in fresh],
-                       await repository.insert(conn, community.community_id, member_id, fresh, index.model_version),
-                       strict=True))
-    for row in rows:
-        row["suggestion_id"] = boundaries.pending.get(row["member_id"]) or new_ids[row["member_id"]]
+                       exclude=excluded)
+    ranked = [{"member_id": s.member_id, "score": round(float(s.score), 4), "reasons": s.reasons,
+               "crosses_silo": bool(s.crosses_silo)} for s in proposed if s.member_id not in excluded]
+    recorded = await repository.propose(conn, community.community_id, member_id, ranked, limit=limit,
+                                        max_exposures=settings.max_exposures_per_week,
+                                        model_version=index.model_version)
+    by_id = {r["member_id"]: r for r in ranked}
+    rows = [by_id[candidate] | {"suggestion_id": suggestion_id} for candidate, suggestion_id in recorded]
     return {"member_id": member_id, "suggestions": rows, "model_version": index.model_version,
             "settings": {"bridging_weight": settings.bridging_weight,
                          "max_exposures_per_week": settings.max_exposures_per_week}}
