@@ -68,12 +68,28 @@ async def exists(conn: AsyncConnection, community_id: int, member_ids: Sequence[
 
 
 async def delete(conn: AsyncConnection, community_id: int, member_id: str) -> bool:
-    """Erase a member; foreign keys cascade to ties, blocks, suggestions and group seats."""
-    cur = await conn.execute(
-        "DELETE FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s",
-        {"cid": community_id, "mid": member_id},
+    """Erase a member and everything about them.
+
+    Foreign keys cascade to ties, blocks, suggestions and group seats. Placement proposals and
+    job results that name the member are deleted too (they are recomputable); report snapshots
+    hold aggregates only.
+    """
+    params = {"cid": community_id, "mid": member_id}
+    cur = await conn.execute("DELETE FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s", params)
+    if not cur.rowcount:
+        return False
+    await conn.execute(
+        "DELETE FROM placements WHERE community_id = %(cid)s"
+        " AND jsonb_path_exists(result, '$.** ? (@ == $m)', jsonb_build_object('m', %(mid)s::text))",
+        params,
     )
-    return cur.rowcount > 0
+    await conn.execute(
+        "DELETE FROM jobs WHERE community_id = %(cid)s AND (result IS NOT NULL OR params IS NOT NULL)"
+        " AND (jsonb_path_exists(coalesce(result, 'null'), '$.** ? (@ == $m)', jsonb_build_object('m', %(mid)s::text))"
+        " OR jsonb_path_exists(params, '$.** ? (@ == $m)', jsonb_build_object('m', %(mid)s::text)))",
+        params,
+    )
+    return True
 
 
 async def page(

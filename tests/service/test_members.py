@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -52,7 +54,17 @@ def test_delete_erases_the_member_and_everything_about_them(
         put(client, community, member_id, {})
     client.put(community.url("/connections"), json={"a": "ana", "b": "bob"}, headers=community.platform)
     client.put(community.url("/members/cy/blocks/ana"), headers=community.platform)
+    put(client, community, "ana", {"needs": ["grief"]})
+    client.post(community.url("/groups"), json={"name": "G", "topics": ["grief"], "capacity": 3, "format": "online"},
+                headers=community.organiser)
+    proposal = client.post(community.url("/placements"), json={}, headers=community.organiser).json()
+    assert "ana" in json.dumps(proposal)
+    what_if = client.post(community.url("/reports/what-if"), json={"ties": [{"a": "ana", "b": "cy"}]},
+                          headers=community.organiser)
+    assert what_if.status_code == 200
     assert client.delete(community.url("/members/ana"), headers=community.platform).status_code == 204
+    assert client.get(community.url(f"/placements/{proposal['placement_id']}"),
+                      headers=community.organiser).status_code == 404
     assert client.get(community.url("/members/ana"), headers=community.platform).status_code == 404
     bob_ties = client.get(community.url("/members/bob/connections"), headers=community.platform).json()
     assert bob_ties["connections"] == []
@@ -61,6 +73,9 @@ def test_delete_erases_the_member_and_everything_about_them(
                               ("blocks", "blocked_id"), ("suggestions", "member_id"),
                               ("suggestions", "candidate_id"), ("group_memberships", "member_id")]:
             count = conn.execute(f"SELECT count(*) FROM {table} WHERE {column} = 'ana'").fetchone()[0]
+            assert count == 0, table
+        for table, column in [("placements", "result"), ("jobs", "result"), ("report_snapshots", "report")]:
+            count = conn.execute(f"SELECT count(*) FROM {table} WHERE {column}::text LIKE '%%\"ana\"%%'").fetchone()[0]
             assert count == 0, table
     assert client.delete(community.url("/members/ana"), headers=community.platform).status_code == 404
 
