@@ -71,9 +71,7 @@ def facebook(school: str) -> Dataset:
     graph = nx.read_gml(shared_data() / "facebook100" / f"{school}.gml")
     profiles = []
     for node, data in graph.nodes(data=True):
-        tags = [
-            f"major:{data[key]}" for key in ("major_index", "second_major") if data.get(key, 0)
-        ]
+        tags = [f"major:{data[key]}" for key in ("major_index", "second_major") if data.get(key, 0)]
         if data.get("high_school", 0):
             tags.append(f"high school:{data['high_school']}")
         attributes = {key: str(data[key]) for key in ("dorm", "year") if data.get(key, 0)}
@@ -144,12 +142,14 @@ DATASETS: dict[str, Callable[[], Dataset]] = {
 
 @dataclass
 class Split:
-    """Ties kept for the index, hidden ties per member, and who is cold or warm."""
+    """Ties kept for the index, hidden ties per member, the askers, and the newcomers (members
+    whose ties were all hidden)."""
 
     kept: list[tuple[str, str]]
     hidden: dict[str, set[str]]
     warm: list[str]
     cold: list[str]
+    newcomers: set[str]
 
 
 def split(dataset: Dataset, rng: np.random.Generator, sample: int) -> Split:
@@ -174,7 +174,7 @@ def split(dataset: Dataset, rng: np.random.Generator, sample: int) -> Split:
         warm = sorted(rng.choice(warm, size=sample, replace=False).tolist())
     if len(cold_askers) > sample:
         cold_askers = sorted(rng.choice(cold_askers, size=sample, replace=False).tolist())
-    return Split(kept, hidden, warm, cold_askers)
+    return Split(kept, hidden, warm, cold_askers, cold)
 
 
 @dataclass
@@ -184,13 +184,17 @@ class Scores:
     precision: float = 0.0
     recall: float = 0.0
     askers: int = 0
+    hits: int = 0
+    newcomer_hits: int = 0
     exposures: Counter[str] = field(default_factory=Counter)
 
-    def add(self, proposed: Sequence[str], hidden: set[str]) -> None:
-        hits = len(set(proposed) & hidden)
-        self.precision += hits / LIMIT
-        self.recall += hits / len(hidden)
+    def add(self, proposed: Sequence[str], hidden: set[str], newcomers: set[str]) -> None:
+        found = set(proposed) & hidden
+        self.precision += len(found) / LIMIT
+        self.recall += len(found) / len(hidden)
         self.askers += 1
+        self.hits += len(found)
+        self.newcomer_hits += len(found & newcomers)
         self.exposures.update(proposed)
 
     @property
@@ -200,6 +204,16 @@ class Scores:
     @property
     def r_at_10(self) -> float:
         return self.recall / max(self.askers, 1)
+
+    @property
+    def newcomer_share(self) -> float:
+        """Share of hits that are members whose ties were all hidden."""
+        return self.newcomer_hits / self.hits if self.hits else float("nan")
+
+    @property
+    def established_p_at_10(self) -> float:
+        """Precision@10 counting only hits on members who kept some ties."""
+        return (self.hits - self.newcomer_hits) / LIMIT / max(self.askers, 1)
 
 
 def gini(counts: Sequence[int] | np.ndarray) -> float:
@@ -211,9 +225,7 @@ def gini(counts: Sequence[int] | np.ndarray) -> float:
     return float((2 * ranks - len(values) - 1) @ values / (len(values) * values.sum()))
 
 
-def cross_share(
-    dataset: Dataset, lists: dict[str, list[str]], attribute: str | None
-) -> float:
+def cross_share(dataset: Dataset, lists: dict[str, list[str]], attribute: str | None) -> float:
     """Share of suggested pairs (both members with a value) whose ``attribute`` values differ."""
     if attribute is None:
         return float("nan")
@@ -308,7 +320,7 @@ def evaluate(dataset: Dataset, seed: int, sample: int) -> Result:
         for member in askers:
             for name, method in methods.items():
                 proposed = method(member)
-                scores[name].add(proposed, parts.hidden[member])
+                scores[name].add(proposed, parts.hidden[member], parts.newcomers)
                 lists[name][member] = proposed
     bridged = {m: ours(m, 1.0) for m in (*parts.warm, *parts.cold)}
 
@@ -346,9 +358,8 @@ def report(dataset: Dataset, results: list[Result]) -> dict[str, float]:
         f"({first.n_ties_kept:,} kept), {len(results)} seed(s), model {first.model_version}, "
         f"index build {mean(lambda r: r.build_seconds):.2f} s"
     )
-    print(
-        f"   askers per seed: {first.warm['ours'].askers} warm, {first.cold['ours'].askers} cold"
-    )
+    warm_askers, cold_askers = first.warm["ours"].askers, first.cold["ours"].askers
+    print(f"   askers (first seed): {warm_askers} warm, {cold_askers} cold")
     print(f"   {'method':<16}{'warm p@10':>11}{'warm r@10':>11}{'cold p@10':>11}{'cold r@10':>11}")
     for name in METHODS:
         print(
@@ -358,6 +369,16 @@ def report(dataset: Dataset, results: list[Result]) -> dict[str, float]:
             f"{mean(lambda r, n=name: r.cold[n].p_at_10):>11.4f}"
             f"{mean(lambda r, n=name: r.cold[n].r_at_10):>11.4f}"
         )
+    newcomers = {name: mean(lambda r, n=name: r.warm[n].newcomer_share) for name in METHODS[:3]}
+    print(
+        "   warm hits that are newcomers (members whose ties were all hidden): "
+        + ", ".join(f"{name} {share:.0%}" for name, share in newcomers.items())
+    )
+    established = {name: mean(lambda r, n=name: r.warm[n].established_p_at_10) for name in METHODS}
+    print(
+        "   warm p@10 counting only members who kept ties: "
+        + ", ".join(f"{name} {value:.4f}" for name, value in established.items())
+    )
     gini_ours = mean(lambda r: r.gini["ours"])
     gini_aa = mean(lambda r: r.gini["adamic-adar"])
     print(f"   exposure Gini (warm askers): ours {gini_ours:.3f}, adamic-adar {gini_aa:.3f}")

@@ -6,11 +6,15 @@ Sources (each bounded, all vectorised over the index's sparse arrays):
 - similar interests (TF-IDF dot products over windows of the target's tags' posting lists);
 - members who offer what the target needs, and members who need what the target offers;
 - members of the target's support groups;
-- members across silos: similar interests but another detected silo;
+- members across silos: similar interests but another detected silo or no attribute value in
+  common;
 - members sharing attribute values (cohort, neighbourhood, ...);
-- for members with few ties or new members: profile-driven sources get larger budgets, and
-  interest-similar members with few ties plus a sample of members with few ties are added, so
-  isolated members are introduced to each other.
+- members with few ties whose profile is most alike (interests and attribute values), so that
+  isolated and new members are proposed;
+- for members with few ties or new members: profile-driven sources get larger budgets, and a
+  sample of members with few ties is added, so isolated members are introduced to each other;
+- for members without ties: the ties of their profile twins (the members most like them), since
+  who those know stands in for who their friends would know.
 
 Invalid candidates never enter the pool: the target, its current ties, blocked or declined
 pairs, members not open to suggestions, and anything the caller excludes.
@@ -18,12 +22,12 @@ pairs, members not open to suggestions, and anything the caller excludes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from matching.features import INTERESTS_BLOCK, N_BLOCKS
+from matching.features import ATTRIBUTES_BLOCK, INTERESTS_BLOCK, N_BLOCKS
 from matching.neighbourhood import (
     TieView,
     TwoHop,
@@ -43,21 +47,28 @@ FEW_TIES = 2
 
 @dataclass(frozen=True)
 class CandidateBudget:
-    """How many candidates each source may contribute, and how far into a posting list to read."""
+    """How many candidates each source may contribute, and how far into posting lists to read."""
 
-    friends_of_friends: int = 200
-    similar_interests: int = 100
-    helpers: int = 40
-    helped: int = 40
-    support_groups: int = 40
-    across_silos: int = 40
-    shared_attributes: int = 40
-    few_ties: int = 0
-    posting_entries: int = 2048
+    friends_of_friends: int = 105
+    similar_interests: int = 60
+    helpers: int = 24
+    helped: int = 24
+    support_groups: int = 24
+    across_silos: int = 24
+    shared_attributes: int = 24
+    quiet_matches: int = 15
+    """Members with few ties whose profile (interests, attribute values) is most alike."""
+    few_ties_sample: int = 0
+    """Members with few ties drawn at random, whatever their profile."""
+    twins: int = 0
+    """Members without ties: how many members with the most similar profile act as anchors."""
+    friends_of_twins: int = 0
+    posting_entries: int = 1024
     """Entries read from posting lists in all: each of the target's tags gets an equal share."""
 
     @property
     def total(self) -> int:
+        """The most candidates this budget can yield."""
         return (
             self.friends_of_friends
             + self.similar_interests
@@ -66,24 +77,32 @@ class CandidateBudget:
             + self.support_groups
             + self.across_silos
             + self.shared_attributes
-            + 2 * self.few_ties
+            + self.quiet_matches
+            + self.few_ties_sample
+            + self.friends_of_twins
         )
 
 
+# Larger pools did not rank better on the benchmark communities (300 vs 500 candidates gave the
+# same precision) and every candidate costs feature time, so pools stay at 300.
 WELL_CONNECTED = CandidateBudget()
-"""For members with ties: mostly their neighbourhood, then their profile (at most 540)."""
+"""For members with ties: mostly their neighbourhood, then their profile (at most 300)."""
 
 FEW_TIES_BUDGET = CandidateBudget(
-    friends_of_friends=60,
-    similar_interests=150,
-    helpers=40,
-    helped=40,
-    support_groups=40,
-    across_silos=40,
-    shared_attributes=80,
-    few_ties=25,
+    friends_of_friends=40,
+    similar_interests=70,
+    helpers=18,
+    helped=18,
+    support_groups=18,
+    across_silos=18,
+    shared_attributes=36,
+    quiet_matches=15,
+    few_ties_sample=15,
+    twins=20,
+    friends_of_twins=52,
 )
-"""For isolated, barely connected and new members: the profile leads (at most 500)."""
+"""For isolated, barely connected and new members: the profile leads (at most 300). Members
+without ties also borrow the ties of their profile twins (members most like them)."""
 
 
 def budget_for(degree: int, *, is_new: bool = False) -> CandidateBudget:
@@ -93,10 +112,15 @@ def budget_for(degree: int, *, is_new: bool = False) -> CandidateBudget:
 
 @dataclass(frozen=True)
 class CandidatePool:
-    """Valid candidates (sorted distinct row positions) and the target's two-hop counts."""
+    """Valid candidates (sorted distinct row positions) and what was learned finding them.
+
+    ``hops`` are the target's friends of friends; ``twins`` the members tied to the target's
+    profile twins (empty unless the target has no ties), weighted by twin similarity.
+    """
 
     members: np.ndarray
     hops: TwoHop
+    twins: TwoHop = field(default_factory=TwoHop.empty)
 
 
 def candidate_pool(
@@ -129,11 +153,12 @@ def candidate_pool(
         keep = valid(hops.members)
         parts.append(_top(hops.members[keep], hops.adamic_adar[keep], budget.friends_of_friends))
 
-    members, scores, block_bounds = _profile_matches(index, target, budget.posting_entries)
+    twins = TwoHop.empty()
+    members, scores, bounds = _profile_matches(index, target, budget.posting_entries)
     if len(members):
         keep = valid(members)
         members, scores = members[keep], scores[keep]
-        block_bounds = np.searchsorted(np.flatnonzero(keep), block_bounds)
+        bounds = np.searchsorted(np.flatnonzero(keep), bounds)
         limits = (
             budget.similar_interests,
             budget.helped,
@@ -142,27 +167,94 @@ def candidate_pool(
             budget.shared_attributes,
         )
         for block, limit in enumerate(limits):
-            lo, hi = block_bounds[block], block_bounds[block + 1]
+            lo, hi = bounds[block], bounds[block + 1]
             parts.append(_top(members[lo:hi], scores[lo:hi], limit))
-        similar = slice(block_bounds[INTERESTS_BLOCK], block_bounds[INTERESTS_BLOCK + 1])
-        members, scores = members[similar], scores[similar]
-        if budget.across_silos and index.silo[target] != NO_SILO:
-            silo = index.silo[members]
-            elsewhere = (silo != index.silo[target]) & (silo != NO_SILO)
-            parts.append(_top(members[elsewhere], scores[elsewhere], budget.across_silos))
-        if budget.few_ties:
+        if budget.twins and len(neighbours) == 0:
+            alike, similarity = _profile_similarity(members, scores, bounds)
+            twins = _twins(view, alike, similarity, budget.twins)
+            keep = valid(twins.members)
+            parts.append(
+                _top(twins.members[keep], twins.adamic_adar[keep], budget.friends_of_twins)
+            )
+            quiet = view.degree[alike] <= FEW_TIES
+            parts.append(_top(alike[quiet], similarity[quiet], budget.quiet_matches))
+        elif budget.quiet_matches:
+            # Only members with few ties compete here, so group just those.
             quiet = view.degree[members] <= FEW_TIES
-            parts.append(_top(members[quiet], scores[quiet], budget.few_ties))
+            alike, similarity = _profile_similarity(members, scores, bounds, quiet)
+            parts.append(_top(alike, similarity, budget.quiet_matches))
+        if budget.across_silos:
+            similar = slice(bounds[INTERESTS_BLOCK], bounds[INTERESTS_BLOCK + 1])
+            # The most similar few are enough to find those in another part of the community.
+            best = _top(
+                np.arange(similar.stop - similar.start), scores[similar], 4 * budget.across_silos
+            )
+            members, scores = members[similar][best], scores[similar][best]
+            elsewhere = _elsewhere(index, target, members)
+            parts.append(_top(members[elsewhere], scores[elsewhere], budget.across_silos))
 
-    if budget.few_ties and len(index.few_ties_pool):
+    if budget.few_ties_sample and len(index.few_ties_pool):
         pool = index.few_ties_pool
         start = (target * 7919) % len(pool)
-        sample = np.take(pool, np.arange(start, start + 4 * budget.few_ties), mode="wrap")
+        window = np.arange(start, start + 4 * budget.few_ties_sample)
+        sample = np.take(pool, window, mode="wrap")
         sample = sample[valid(sample)]
-        parts.append(sample[: budget.few_ties])
+        parts.append(sample[: budget.few_ties_sample])
 
     pooled = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
-    return CandidatePool(pooled.astype(np.int64), hops)
+    return CandidatePool(pooled.astype(np.int64), hops, twins)
+
+
+ATTRIBUTE_SIMILARITY = 0.25
+"""Profile similarity of one shared attribute value, against interest cosine (0..1)."""
+
+
+def _profile_similarity(
+    members: np.ndarray,
+    scores: np.ndarray,
+    bounds: np.ndarray,
+    among: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct profile matches (only those flagged in ``among``, if given) and how alike each
+    is to the target: interest score (a TF-IDF dot product) plus ``ATTRIBUTE_SIMILARITY`` per
+    shared attribute value.
+    """
+    interests = np.arange(bounds[INTERESTS_BLOCK], bounds[INTERESTS_BLOCK + 1])
+    attributes = np.arange(bounds[ATTRIBUTES_BLOCK], bounds[ATTRIBUTES_BLOCK + 1])
+    if among is not None:
+        interests, attributes = interests[among[interests]], attributes[among[attributes]]
+    pick = np.concatenate([interests, attributes])
+    weight = scores[pick]
+    weight[len(interests) :] *= ATTRIBUTE_SIMILARITY
+    return sum_by_member(members[pick], weight)
+
+
+def _twins(view: TieView, alike: np.ndarray, similarity: np.ndarray, count: int) -> TwoHop:
+    """Members tied to the target's ``count`` profile twins, weighted by twin similarity.
+
+    For a member without ties, who the members most like them know stands in for who their
+    friends would know.
+    """
+    chosen = np.argsort(-similarity, kind="stable")[:count]
+    chosen = chosen[similarity[chosen] > 0]
+    return two_hop(view, alike[chosen], similarity[chosen])
+
+
+def _elsewhere(index: SuggestionIndex, target: int, members: np.ndarray) -> np.ndarray:
+    """Which ``members`` sit in another part of the community than the target.
+
+    Another detected silo (both having one), or no attribute value in common while both have a
+    value for at least one attribute (another cohort, neighbourhood, department).
+    """
+    own_silo = index.silo[target]
+    silo = index.silo[members]
+    elsewhere = (silo != own_silo) & (silo != NO_SILO) & (own_silo != NO_SILO)
+    own = index.attribute_codes[target]
+    if (own >= 0).any():
+        theirs = index.attribute_codes[members]
+        both = (theirs >= 0) & (own >= 0)
+        elsewhere |= both.any(axis=1) & ~(both & (theirs == own)).any(axis=1)
+    return elsewhere
 
 
 def _profile_matches(

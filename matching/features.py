@@ -2,7 +2,9 @@
 
 :func:`pair_features` computes, for a target and an array of candidates, everything ranking,
 re-ranking and reasons need (common neighbours, Adamic-Adar, Jaccard, interest cosine, needs met
-both ways, shared attribute values, degrees, crossing of silos, shared support groups).
+both ways, shared attribute values overall and per attribute, degrees, crossing of detected
+silos, shared support groups, and for members without ties how many of their profile twins know
+each candidate).
 :meth:`PairFeatures.model_inputs` turns them into the model's columns, named by
 :func:`feature_names`. Cost is linear in the candidates' stored entries; nothing here looks at
 the whole community.
@@ -46,8 +48,11 @@ WARM_FEATURES = (
     "candidate_degree",
     "crosses_silo",
 )
-# A member with no ties has no neighbourhood and no silo: the profile is all there is.
+# A member with no ties has no neighbourhood and no silo: the profile is all there is, and the
+# ties of their profile twins (``twin_ties``: how many twins know the candidate).
 COLD_FEATURES = (
+    "twin_ties",
+    "twin_similarity",
     "interest_cosine",
     "shared_interests",
     "needs_met",
@@ -78,19 +83,18 @@ class PairFeatures:
     needs_met: np.ndarray
     offers_wanted: np.ndarray
     same_attribute: np.ndarray
-    different_attribute: np.ndarray
+    shared_attributes: np.ndarray
+    different_attributes: np.ndarray
     shared_group: np.ndarray
-    target_degree: int
+    target_degree: np.ndarray
     candidate_degree: np.ndarray
     crosses_silo: np.ndarray
     comparable_silo: np.ndarray
+    twin_ties: np.ndarray
+    twin_similarity: np.ndarray
 
     def __len__(self) -> int:
         return len(self.candidates)
-
-    @property
-    def shared_attributes(self) -> np.ndarray:
-        return self.same_attribute.sum(axis=1)
 
     def silo_distance(self) -> np.ndarray:
         """Share of the comparable dimensions (detected silo, each attribute) that differ, 0..1.
@@ -98,35 +102,24 @@ class PairFeatures:
         A dimension is comparable when both members have a value for it; pairs with no
         comparable dimension get 0.
         """
-        differing = self.crosses_silo.astype(np.float64) + self.different_attribute.sum(axis=1)
-        comparable = self.comparable_silo.astype(np.float64) + (
-            self.same_attribute.sum(axis=1) + self.different_attribute.sum(axis=1)
-        )
-        return np.divide(
-            differing, comparable, out=np.zeros(len(self)), where=comparable > 0
-        )
+        differing = self.crosses_silo + self.different_attributes
+        comparable = self.comparable_silo + self.shared_attributes + self.different_attributes
+        return np.divide(differing, comparable, out=np.zeros(len(self)), where=comparable > 0)
 
     def model_inputs(self, *, cold: bool = False) -> np.ndarray:
         """The model's columns (see :func:`feature_names`), counts log-scaled, as float64."""
-        base = COLD_FEATURES if cold else WARM_FEATURES
-        matrix = np.empty((len(self), len(base) + self.same_attribute.shape[1]))
-        for k, name in enumerate(base):
-            matrix[:, k] = self._raw(name)
-        logged = [k for k, name in enumerate(base) if name in _LOG_SCALED]
+        base, logged = (COLD_FEATURES, _COLD_LOGGED) if cold else (WARM_FEATURES, _WARM_LOGGED)
+        matrix = np.column_stack(
+            [*(getattr(self, name) for name in base), self.same_attribute]
+        ).astype(np.float64, copy=False)
         matrix[:, logged] = np.log1p(matrix[:, logged])
-        matrix[:, len(base) :] = self.same_attribute
         return matrix
-
-    def _raw(self, name: str) -> np.ndarray | float:
-        if name == "shared_attributes":
-            return self.shared_attributes
-        if name == "shared_group":
-            return self.shared_group > 0
-        return getattr(self, name)
 
 
 _LOG_SCALED = frozenset(
     {
+        "twin_ties",
+        "twin_similarity",
         "common_neighbours",
         "adamic_adar",
         "shared_interests",
@@ -136,6 +129,8 @@ _LOG_SCALED = frozenset(
         "candidate_degree",
     }
 )
+_WARM_LOGGED = [k for k, name in enumerate(WARM_FEATURES) if name in _LOG_SCALED]
+_COLD_LOGGED = [k for k, name in enumerate(COLD_FEATURES) if name in _LOG_SCALED]
 
 
 def pair_features(
@@ -145,6 +140,7 @@ def pair_features(
     candidates: np.ndarray,
     hops: TwoHop,
     *,
+    twins: TwoHop | None = None,
     target_degree: int | None = None,
     candidate_degree: np.ndarray | None = None,
 ) -> PairFeatures:
@@ -152,8 +148,9 @@ def pair_features(
 
     ``view`` and ``hops`` (the target's two-hop counts in ``view``) give the structural part, so
     the same code scores pairs on the live graph and on a graph with ties held out for training.
-    ``target_degree`` and ``candidate_degree`` override the degrees read from ``view``.
-    Needs include private needs here: they are matched on, never shown.
+    ``twins`` (for a target without ties) counts the target's profile twins tied to each
+    candidate. ``target_degree`` and ``candidate_degree`` override the degrees read from
+    ``view``. Needs include private needs here: they are matched on, never shown.
     """
     candidates = np.asarray(candidates, dtype=np.int64)
     if target_degree is None:
@@ -169,8 +166,10 @@ def pair_features(
     theirs = codes[candidates]
     both = (own >= 0) & (theirs >= 0)
     same = both & (theirs == own)
+    shared_attributes = same.sum(axis=1)
 
     weighted, counted = _profile_overlap(index, target, candidates)
+    twin_ties, twin_similarity = (twins or TwoHop.empty()).lookup(candidates)
     silo = index.silo
     comparable = (silo[target] != NO_SILO) & (silo[candidates] != NO_SILO)
     return PairFeatures(
@@ -184,12 +183,16 @@ def pair_features(
         needs_met=counted[:, OFFERS_BLOCK],
         offers_wanted=counted[:, NEEDS_BLOCK],
         same_attribute=same,
-        different_attribute=both & ~same,
-        shared_group=counted[:, GROUPS_BLOCK],
-        target_degree=target_degree,
+        shared_attributes=shared_attributes,
+        different_attributes=both.sum(axis=1) - shared_attributes,
+        # Shared groups count once: being in two groups together is not twice the reason.
+        shared_group=counted[:, GROUPS_BLOCK] > 0,
+        target_degree=np.full(len(candidates), target_degree),
         candidate_degree=candidate_degree,
         crosses_silo=comparable & (silo[candidates] != silo[target]),
         comparable_silo=comparable,
+        twin_ties=twin_ties,
+        twin_similarity=twin_similarity,
     )
 
 

@@ -201,13 +201,21 @@ def _cut(
     """Cut one pool into groups of near-equal size, never seating two blocked members together."""
     count = math.ceil(len(member_ids) / target_size)
     chunks: list[list[str]] = [[] for _ in range(count)]
+    # Smallest chunk first keeps sizes even; a member with blocks skips chunks holding them.
+    smallest = [(0, k) for k in range(count)]
     for member_id in member_ids:
         avoid = blocked.get(member_id, frozenset())
-        open_chunks = [
-            c for c in chunks if len(c) < target_size and not any(other in avoid for other in c)
-        ]
-        if open_chunks:
-            min(open_chunks, key=len).append(member_id)
+        skipped = []
+        while smallest:
+            size, k = heapq.heappop(smallest)
+            if avoid.isdisjoint(chunks[k]):
+                chunks[k].append(member_id)
+                if size + 1 < target_size:
+                    heapq.heappush(smallest, (size + 1, k))
+                break
+            skipped.append((size, k))
+        for item in skipped:
+            heapq.heappush(smallest, item)
     return [tuple(c) for c in chunks if len(c) >= min_size]
 
 

@@ -188,6 +188,8 @@ class SuggestionIndex:
         groups = _indicator(memberships, group_column)
 
         open_to_suggestions = np.array([p.open_to_suggestions for p in filled], dtype=bool)
+        # Block order is matching.features' *_BLOCK numbering: interests, needs, offers, groups,
+        # attributes; the query side swaps needs and offers so that a shared column is a match.
         profile_tags = _side_by_side([interests, needs, offers, groups, attribute_slots])
         profile_queries = _side_by_side([interests, offers, needs, groups, attribute_slots])
         widths = [m.shape[1] for m in (interests, needs, offers, groups, attribute_slots)]
@@ -253,8 +255,7 @@ class SuggestionIndex:
                 total += value.data.nbytes + value.indices.nbytes + value.indptr.nbytes
             elif isinstance(value, TieView):
                 total += sum(
-                    a.nbytes
-                    for a in (value.indptr, value.degree, value.adamic_adar_weight)
+                    a.nbytes for a in (value.indptr, value.degree, value.adamic_adar_weight)
                 ) + (0 if value.indices is self.adjacency.indices else value.indices.nbytes)
         return total
 

@@ -52,11 +52,12 @@ class TieView:
 
 @dataclass(frozen=True)
 class TwoHop:
-    """Members two ties away from a target, with the common-neighbour count and Adamic-Adar index.
+    """Members tied to a set of anchors (see :func:`two_hop`), with counts and weighted sums.
 
-    ``members`` is sorted and may include the target itself and its direct neighbours; callers
-    filter. ``complete`` is False when the busiest neighbours were skipped (counts are then lower
-    bounds).
+    For a target's own ties as anchors, ``common_neighbours`` and ``adamic_adar`` are exactly
+    those indices. ``members`` is sorted and may include the target itself and the anchors;
+    callers filter. ``complete`` is False when the busiest anchors were skipped (values are
+    then lower bounds).
     """
 
     members: np.ndarray
@@ -120,29 +121,37 @@ def window_positions(
     return owner, positions
 
 
-def two_hop(view: TieView, neighbours: np.ndarray, max_paths: int = MAX_TWO_HOP_PATHS) -> TwoHop:
-    """Members reached in two steps through ``neighbours`` (a target's ties in ``view``).
+def two_hop(
+    view: TieView,
+    anchors: np.ndarray,
+    anchor_weight: np.ndarray | None = None,
+    max_paths: int = MAX_TWO_HOP_PATHS,
+) -> TwoHop:
+    """Members tied to ``anchors``: how many anchors each is tied to, and a weighted sum.
 
-    Returns common-neighbour counts and Adamic-Adar values. Cost is the number of two-step paths
-    (the sum of the neighbours' degrees), bounded by ``max_paths``: beyond it, the neighbours
-    with the most ties are left out.
+    With a target's own ties as ``anchors`` and no ``anchor_weight`` this is the target's
+    friends of friends with their common-neighbour count and Adamic-Adar index (each anchor
+    ``k`` weighs ``1 / log degree(k)``). Other anchors (members with a similar profile) carry
+    their own ``anchor_weight``. Cost is the number of two-step paths (the sum of the anchors'
+    degrees), bounded by ``max_paths``: beyond it, the anchors with the most ties are left out.
     """
-    if len(neighbours) == 0:
+    if len(anchors) == 0:
         return TwoHop.empty()
     complete = True
-    degrees = view.degree[neighbours]
+    degrees = view.degree[anchors]
     if int(degrees.sum()) > max_paths:
         order = np.argsort(degrees, kind="stable")
-        kept = order[np.cumsum(degrees[order]) <= max_paths]
-        neighbours = neighbours[np.sort(kept)]
+        kept = np.sort(order[np.cumsum(degrees[order]) <= max_paths])
+        anchors = anchors[kept]
+        anchor_weight = None if anchor_weight is None else anchor_weight[kept]
         complete = False
-    owner, positions = gather_positions(view.indptr, neighbours)
-    reached = view.indices[positions]
-    weights = view.adamic_adar_weight[neighbours][owner]
-    members, inverse = np.unique(reached, return_inverse=True)
+    if anchor_weight is None:
+        anchor_weight = view.adamic_adar_weight[anchors]
+    owner, positions = gather_positions(view.indptr, anchors)
+    members, inverse = np.unique(view.indices[positions], return_inverse=True)
     common = np.bincount(inverse, minlength=len(members))
-    adamic_adar = np.bincount(inverse, weights=weights, minlength=len(members))
-    return TwoHop(members.astype(np.int32), common, adamic_adar, complete)
+    weighted = np.bincount(inverse, weights=anchor_weight[owner], minlength=len(members))
+    return TwoHop(members.astype(np.int32), common, weighted, complete)
 
 
 def sum_by_member(members: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

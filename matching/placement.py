@@ -23,8 +23,8 @@ Fit of an eligible pair (``fit``; this is exactly what the solver maximises)::
         - spread_weight   * share of current members with m's spread_attribute value
         - avoid_lone_weight * [group has current members and none has m's avoid_lone value]
 
-    then floored at MIN_FIT (an eligible seat is always worth taking) and rounded to
-    FIT_DECIMALS places. With the default weights it lies in [0.01, 3].
+    then floored at MIN_FIT (an eligible seat is always worth taking) and rounded half up to
+    FIT_DECIMALS places (:func:`round_fit`). With the default weights it lies in [0.01, 3].
 
 Only current members with a known profile count for interests and mixing; the one-shot fit
 cannot see who else joins in the same run.
@@ -35,14 +35,22 @@ Hard rules
     group, new or existing.
 
 The solve
-    Maximise the sum of fits. Without blocks between members being placed, the constraint
-    matrix is the incidence matrix of a bipartite graph, hence totally unimodular, so the
-    simplex optimum of the LP relaxation (HiGHS) is integral and is the exact optimum (method
-    ``"lp"``). Each blocked pair sharing a candidate group adds ``x[a,g] + x[b,g] <= 1``; those
-    rows break unimodularity, so when the LP optimum violates one, the model with all of them
-    is solved as a MIP by HiGHS, warm-started from the repaired LP solution, under
-    ``time_limit_s`` (method ``"mip"``, with the proven gap). Since fits have FIT_DECIMALS
-    places, an absolute gap below half a unit in the last place proves optimality.
+    Maximise the sum of fits. Without blocks between members being placed, the rows (one per
+    member, one per group) form the incidence matrix of a bipartite graph, which is totally
+    unimodular, so the simplex optimum of the LP relaxation is integral and exact. HiGHS
+    solves it by column generation: each member's best few pairs first, then any pair whose
+    reduced cost turns positive, so only a fraction of the pairs ever become columns. Each
+    blocked pair sharing a candidate group adds a row ``x[a,g] + x[b,g] <= 1``; when the LP
+    optimum breaks one, those rows join the model and it is re-solved. An integral optimum is
+    still exact (method ``"lp"``); otherwise a MIP over the priced pairs, widened by
+    reduced-cost bounds until no pair left out could improve it (method ``"mip"``).
+    ``time_limit_s`` bounds the whole solve; the proven gap is reported. Since fits have
+    FIT_DECIMALS places, an absolute gap below half a unit in the last place is optimal.
+
+    The objective is total fit, not headcount: seating one member in a much better-fitting
+    group can outweigh seating two members in worse ones. Every eligible seat is worth the need
+    share plus the isolation priority, so in practice the optimum seats about as many members
+    as possible, and more than first come, first served.
 
 Private needs
     Reasons go to organisers, and private needs are never shown to anyone else, so placement
@@ -104,7 +112,7 @@ class PlacementOptions:
     target_group_size, min_new_group_size : int
         Size of the proposed new groups, and the smallest one worth proposing.
     time_limit_s : float
-        Wall-clock limit for each HiGHS solve.
+        Wall-clock limit for the solve (all HiGHS runs together).
     explain : bool
         List every eligible group with its fit (``candidates``) for each member.
     """
@@ -209,16 +217,20 @@ class SolverStats:
 
     ``method`` is ``"lp"`` (exact, by total unimodularity), ``"mip"`` (blocks needed integer
     programming), ``"greedy"`` (the first-come baseline) or ``"none"`` (no eligible pair).
-    ``status`` is ``"optimal"`` when the optimum is proven; ``mip_gap`` is HiGHS's relative gap
-    between the placement and the best bound (0 for ``"lp"``).
+    ``status`` is ``"optimal"`` when the optimum is proven, else the HiGHS status that stopped
+    it (``"time_limit"``); ``mip_gap`` is the proven relative gap between the placement's
+    objective and the best bound on any placement (0 when optimal, ``None`` when unknown).
+    ``pairs`` counts eligible (member, group) pairs, ``columns`` those the solver needed as
+    variables, ``constraints`` the rows of the final model.
     """
 
     method: str
     status: str
-    mip_gap: float
+    mip_gap: float | None
     seconds: float
     solve_seconds: float
-    variables: int
+    pairs: int
+    columns: int
     constraints: int
 
     def to_dict(self) -> dict[str, Any]:
@@ -228,7 +240,8 @@ class SolverStats:
             "mip_gap": self.mip_gap,
             "seconds": round(self.seconds, 3),
             "solve_seconds": round(self.solve_seconds, 3),
-            "variables": self.variables,
+            "pairs": self.pairs,
+            "columns": self.columns,
             "constraints": self.constraints,
         }
 
@@ -313,8 +326,10 @@ def propose_placement(
 
     Notes
     -----
-    Only eligible pairs become variables. Building the model is ``O(E log E)`` numpy work for
-    ``E`` eligible pairs; the LP is solved by HiGHS dual simplex.
+    Only eligible pairs can become variables, and only those priced in do. Building the
+    problem is ``O(E log E)`` numpy work for ``E`` eligible pairs plus one pass over the
+    profiles; each pricing round is ``O(E)`` numpy and a warm HiGHS dual simplex re-solve.
+    Reasons cost ``O(n)`` small set operations for ``n`` members to place.
 
     Examples
     --------
@@ -352,9 +367,9 @@ def greedy_placement(
     started = time.perf_counter()
     problem = _build_problem(members, groups, blocks, degrees, member_ids, group_ids, options)
     solve_started = time.perf_counter()
-    chosen = _greedy(problem)
+    chosen = _fill(problem, np.zeros(len(problem.fit), dtype=bool))
     stats = SolverStats(
-        "greedy", "feasible", math.nan, 0.0, time.perf_counter() - solve_started, len(problem.fit), 0
+        "greedy", "feasible", None, 0.0, time.perf_counter() - solve_started, len(problem.fit), 0, 0
     )
     return _assemble(problem, chosen, stats, options, started)
 
@@ -418,6 +433,16 @@ def suggest_groups_for_member(
         }
         for j in pairs[: max(limit, 0)]
     ]
+
+
+def round_fit(raw: np.ndarray) -> np.ndarray:
+    """Round half up to FIT_DECIMALS places, robust to float noise in the last bits.
+
+    Two correct computations of the same fit can differ by ~1e-15; this rounding maps both to
+    the same value unless they sit within 1e-10 of a rounding boundary.
+    """
+    scale = 10.0**FIT_DECIMALS
+    return np.floor(np.asarray(raw, dtype=np.float64) * scale + 0.5 + 1e-6) / scale
 
 
 # --- the problem: members to place, eligible pairs and their fits ------------------------------
@@ -550,7 +575,7 @@ def _build_problem(
         - options.spread_weight * spread_share
         - options.avoid_lone_weight * lone
     )
-    fit = np.round(np.maximum(raw, MIN_FIT), FIT_DECIMALS)
+    fit = round_fit(np.maximum(raw, MIN_FIT))
 
     problem = _Problem(
         profiles=profiles,
@@ -642,12 +667,13 @@ def _format_language_ok(
 
     language_index = {lang: k for k, lang in enumerate(sorted({g.language for g in groups} - {None}))}
     group_language = np.array([language_index.get(g.language, -1) for g in groups], dtype=np.int64)
-    any_language = np.array([not m.languages for m in to_place], dtype=bool)
+    languages = [normalise_tags(m.languages) for m in to_place]
+    any_language = np.array([not spoken for spoken in languages], dtype=bool)
     spoken = np.array(
         sorted(
             i * len(language_index) + language_index[lang]
-            for i, m in enumerate(to_place)
-            for lang in normalise_tags(m.languages)
+            for i, member_languages in enumerate(languages)
+            for lang in member_languages
             if lang in language_index
         ),
         dtype=np.int64,
@@ -788,128 +814,347 @@ def _block_rows(problem: _Problem) -> np.ndarray:
 
 # --- solving -----------------------------------------------------------------------------------
 
+_INITIAL_PER_MEMBER = 3
+_ADDED_PER_MEMBER = 2
+_FIT_UNIT = 10.0**-FIT_DECIMALS
+_PRICING_TOLERANCE = 1e-9
+_BOUND_TOLERANCE = 1e-7
+
 
 def _solve_exact(problem: _Problem, options: PlacementOptions) -> tuple[np.ndarray, SolverStats]:
-    """The assignment maximising total fit: LP by total unimodularity, MIP when blocks bite."""
-    n_pairs = len(problem.fit)
-    if n_pairs == 0:
-        return np.zeros(0, dtype=bool), SolverStats("none", "optimal", 0.0, 0.0, 0.0, 0, 0)
-    n_members = len(problem.to_place)
-    # Rows: one per member, one per group, then one per blocked pair sharing a group.
-    pair_index = np.arange(n_pairs)
-    rows = np.concatenate([problem.pair_member, n_members + problem.pair_group])
-    cols = np.concatenate([pair_index, pair_index])
-    upper = np.concatenate([problem.member_cap, problem.seats]).astype(np.float64)
+    """The assignment maximising total fit, proven optimal unless the time limit stops it.
 
-    x, status, gap, seconds = _highs(rows, cols, upper, problem.fit, None, options, integer=False)
+    1. Solve the LP without block rows by column generation: start from each member's best
+       few pairs and re-solve (HiGHS dual simplex, warm) with the pairs whose reduced cost is
+       positive until there are none. The last restricted optimum is then optimal over all
+       pairs, and integral because the rows are a bipartite incidence matrix (totally
+       unimodular).
+    2. If it seats no blocked pair together, that is the answer (method ``"lp"``).
+    3. Otherwise add the block rows and price again. If that LP optimum is integral, it is the
+       answer (method ``"lp"``). If not, it gives a bound ``z`` and reduced costs ``d <= 0``:
+       an integer placement using pair ``j`` is worth at most ``z + d[j]``. Solve the MIP
+       over the priced pairs (HiGHS, warm-started from the rounded LP placement); with its
+       optimum worth ``best``, only pairs with ``d[j] > best - z`` could do better, so add any
+       such pair left out and solve again until there is none (method ``"mip"``).
+    """
+    n_pairs = len(problem.fit)
+    started = time.perf_counter()
+    deadline = started + options.time_limit_s
+    if n_pairs == 0:
+        return np.zeros(0, dtype=bool), SolverStats("none", "optimal", 0.0, 0.0, 0.0, 0, 0, 0)
+    rows = len(problem.to_place) + len(problem.groups)
+    everything = np.ones(n_pairs, dtype=bool)
+    model = _PricedModel(problem)
+    model.add(_best_per_member(problem, everything, problem.fit, _INITIAL_PER_MEMBER))
+    status = model.price(deadline)
+    # Stopped early, the last restricted optimum is still a feasible (and good) placement.
+    x = model.values() if status == "optimal" else model.last_values
     chosen = x > 0.5
     integral = bool(np.all(np.abs(x - chosen) <= _INTEGRALITY_TOLERANCE))
     first, second = problem.block_rows[:, 0], problem.block_rows[:, 1]
-    violated = chosen[first] & chosen[second]
-    constraints = n_members + len(problem.groups)
-    if integral and not violated.any():
-        return chosen, SolverStats("lp", status, 0.0, 0.0, seconds, n_pairs, constraints)
+    if status == "optimal" and integral and not (chosen[first] & chosen[second]).any():
+        seconds = time.perf_counter() - started
+        return chosen, SolverStats("lp", status, 0.0, 0.0, seconds, n_pairs, model.columns, rows)
+    incumbent = _fill(problem, _make_feasible(problem, chosen))
+    best = float(problem.fit[incumbent].sum())
+    if status != "optimal":
+        seconds = time.perf_counter() - started
+        gap = _relative_gap(model.bound, best)
+        stats = SolverStats("lp", status, gap, 0.0, seconds, n_pairs, model.columns, rows)
+        return incumbent, stats
 
-    n_blocks = len(first)
-    block_row = n_members + len(problem.groups) + np.arange(n_blocks)
-    rows = np.concatenate([rows, block_row, block_row])
-    cols = np.concatenate([cols, first, second])
-    upper = np.concatenate([upper, np.ones(n_blocks)])
-    start = _repair(problem, chosen) if integral else None
-    x, status, gap, mip_seconds = _highs(rows, cols, upper, problem.fit, start, options, True)
-    stats = SolverStats(
-        "mip", status, gap, 0.0, seconds + mip_seconds, n_pairs, constraints + n_blocks
+    model.use_blocks()
+    status = model.price(deadline)
+    x = model.values()
+    relaxed = x > 0.5
+    if status == "optimal" and np.all(np.abs(x - relaxed) <= _INTEGRALITY_TOLERANCE):
+        seconds = time.perf_counter() - started
+        stats = SolverStats("lp", status, 0.0, 0.0, seconds, n_pairs, model.columns, rows + len(first))
+        return relaxed, stats
+    rounded = _fill(problem, _make_feasible(problem, relaxed))
+    if problem.fit[rounded].sum() > best:
+        incumbent, best = rounded, float(problem.fit[rounded].sum())
+    if status != "optimal":
+        seconds = time.perf_counter() - started
+        gap = _relative_gap(model.bound, best)
+        stats = SolverStats("mip", status, gap, 0.0, seconds, n_pairs, model.columns, rows)
+        return incumbent, stats
+    bound = model.objective()
+    reduced = model.reduced_costs()
+    keep = model.active | incumbent
+    upper_bound = bound
+    while status == "optimal":
+        found, status, restricted_bound = _solve_mip(problem, keep, incumbent, deadline)
+        if found is not None and problem.fit[found].sum() > best:
+            incumbent, best = found, float(problem.fit[found].sum())
+        # A placement using a pair left out is worth at most bound + reduced cost; it can only
+        # beat the best one found (by a unit in the last place) if that leaves room.
+        room = reduced > best - bound + _FIT_UNIT / 2
+        outside = ~keep
+        upper_bound = min(
+            bound,
+            max(restricted_bound, bound + reduced[outside].max(initial=-math.inf)),
+        )
+        if status != "optimal" or not (outside & room).any():
+            break
+        keep |= room
+    gap = 0.0 if status == "optimal" else max(upper_bound - best, 0.0) / max(abs(best), 1e-9)
+    seconds = time.perf_counter() - started
+    return incumbent, SolverStats("mip", status, gap, 0.0, seconds, n_pairs, model.columns, rows + len(first))
+
+
+class _PricedModel:
+    """The LP over a growing set of eligible pairs (columns), in one warm HiGHS instance.
+
+    Rows: one per member (at most ``member_cap``), one per group (at most its free seats), and,
+    after :meth:`use_blocks`, one per blocked pair whose two pairs are both columns. A blocked
+    pair with one column missing needs no row (``x <= 1`` already holds), so leaving it out
+    keeps both the restricted optimum feasible and the zero dual for it valid.
+    """
+
+    def __init__(self, problem: _Problem) -> None:
+        self.problem = problem
+        self.n_members = len(problem.to_place)
+        self.highs = _new_highs()
+        self.highs.setOptionValue("solver", "simplex")
+        # Presolve would redo its work on every warm re-solve.
+        self.highs.setOptionValue("presolve", "off")
+        self.highs.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        upper = np.concatenate([problem.member_cap, problem.seats]).astype(np.float64)
+        no_entries = np.zeros(0, dtype=np.int32)
+        self.highs.addRows(
+            len(upper), np.full(len(upper), -np.inf), upper, 0, no_entries, no_entries, np.zeros(0)
+        )
+        self.active = np.zeros(len(problem.fit), dtype=bool)
+        self.column_of = np.full(len(problem.fit), -1, dtype=np.int64)
+        self.pairs = np.zeros(0, dtype=np.int64)
+        self.blocks = False
+        self.block_rows = np.zeros(0, dtype=np.int64)  # indices into problem.block_rows
+        self.row_upper = upper
+        # From the last restricted optimum: its placement (feasible for all pairs) and the
+        # Lagrangian bound y b + sum(max(0, d)) on every placement, valid for any duals y >= 0.
+        self.last_values = np.zeros(len(problem.fit))
+        self.bound = math.inf
+
+    @property
+    def columns(self) -> int:
+        return len(self.pairs)
+
+    def add(self, pairs: np.ndarray) -> None:
+        pairs = pairs[~self.active[pairs]]
+        if len(pairs) == 0:
+            return
+        count = len(pairs)
+        entries = np.empty(2 * count, dtype=np.int32)
+        entries[0::2] = self.problem.pair_member[pairs]
+        entries[1::2] = self.n_members + self.problem.pair_group[pairs]
+        self.highs.addCols(
+            count,
+            self.problem.fit[pairs],
+            np.zeros(count),
+            np.ones(count),
+            2 * count,
+            np.arange(0, 2 * count, 2, dtype=np.int32),
+            entries,
+            np.ones(2 * count),
+        )
+        self.column_of[pairs] = len(self.pairs) + np.arange(count)
+        self.pairs = np.concatenate([self.pairs, pairs])
+        self.active[pairs] = True
+        if self.blocks:
+            self._add_block_rows()
+
+    def use_blocks(self) -> None:
+        self.blocks = True
+        self._add_block_rows()
+
+    def _add_block_rows(self) -> None:
+        first, second = self.problem.block_rows[:, 0], self.problem.block_rows[:, 1]
+        present = np.zeros(len(first), dtype=bool)
+        present[self.block_rows] = True
+        new = np.flatnonzero(~present & self.active[first] & self.active[second])
+        if len(new) == 0:
+            return
+        entries = np.empty(2 * len(new), dtype=np.int32)
+        entries[0::2] = self.column_of[first[new]]
+        entries[1::2] = self.column_of[second[new]]
+        self.highs.addRows(
+            len(new),
+            np.full(len(new), -np.inf),
+            np.ones(len(new)),
+            2 * len(new),
+            np.arange(0, 2 * len(new), 2, dtype=np.int32),
+            entries,
+            np.ones(2 * len(new)),
+        )
+        self.block_rows = np.concatenate([self.block_rows, new])
+        self.row_upper = np.concatenate([self.row_upper, np.ones(len(new))])
+
+    def price(self, deadline: float) -> str:
+        """Re-solve, adding improving pairs, until none is left; the HiGHS status."""
+        while True:
+            remaining = max(deadline - time.perf_counter(), 0.0)
+            self.highs.setOptionValue("time_limit", self.highs.getRunTime() + remaining)
+            self.highs.run()
+            status = _status(self.highs)
+            if status != "optimal":
+                return status
+            reduced = self.reduced_costs()
+            self.last_values = self.values()
+            duals = np.asarray(self.highs.getSolution().row_dual, dtype=np.float64)
+            bound = float(duals @ self.row_upper + np.maximum(reduced, 0.0).sum())
+            self.bound = min(self.bound, bound)
+            improving = ~self.active & (reduced > _PRICING_TOLERANCE)
+            if not improving.any():
+                return status
+            self.add(_best_per_member(self.problem, improving, reduced, _ADDED_PER_MEMBER))
+
+    def reduced_costs(self) -> np.ndarray:
+        """``fit - y A`` for every eligible pair, with the duals ``y`` of the current rows."""
+        problem = self.problem
+        duals = np.asarray(self.highs.getSolution().row_dual, dtype=np.float64)
+        reduced = (
+            problem.fit
+            - duals[problem.pair_member]
+            - duals[self.n_members + problem.pair_group]
+        )
+        if len(self.block_rows):
+            block_duals = duals[self.n_members + len(problem.groups) + np.arange(len(self.block_rows))]
+            pairs = problem.block_rows[self.block_rows]
+            reduced -= np.bincount(pairs[:, 0], block_duals, minlength=len(reduced))
+            reduced -= np.bincount(pairs[:, 1], block_duals, minlength=len(reduced))
+        return reduced
+
+    def values(self) -> np.ndarray:
+        x = np.zeros(len(self.problem.fit))
+        if _has_solution(self.highs):
+            x[self.pairs] = np.asarray(self.highs.getSolution().col_value, dtype=np.float64)
+        return x
+
+    def objective(self) -> float:
+        return float(self.highs.getInfo().objective_function_value)
+
+
+def _solve_mip(
+    problem: _Problem, keep: np.ndarray, start: np.ndarray, deadline: float
+) -> tuple[np.ndarray | None, str, float]:
+    """The integer optimum over the pairs in ``keep``: placement (or None), status, bound."""
+    pairs = np.flatnonzero(keep)
+    count = len(pairs)
+    column_of = np.full(len(keep), -1, dtype=np.int64)
+    column_of[pairs] = np.arange(count)
+    n_members, n_groups = len(problem.to_place), len(problem.groups)
+    first, second = problem.block_rows[:, 0], problem.block_rows[:, 1]
+    both = np.flatnonzero(keep[first] & keep[second])
+    block_row = n_members + n_groups + np.arange(len(both))
+    rows = np.concatenate(
+        [problem.pair_member[pairs], n_members + problem.pair_group[pairs], block_row, block_row]
     )
-    return x > 0.5, stats
-
-
-def _repair(problem: _Problem, chosen: np.ndarray) -> np.ndarray:
-    """A feasible start from an LP optimum: in each violated blocked pair drop the lower fit."""
-    chosen = chosen.copy()
-    for j1, j2 in problem.block_rows.tolist():
-        if chosen[j1] and chosen[j2]:
-            chosen[j1 if problem.fit[j1] < problem.fit[j2] else j2] = False
-    return chosen.astype(np.float64)
-
-
-def _highs(
-    rows: np.ndarray,
-    cols: np.ndarray,
-    row_upper: np.ndarray,
-    cost: np.ndarray,
-    start: np.ndarray | None,
-    options: PlacementOptions,
-    integer: bool,
-) -> tuple[np.ndarray, str, float, float]:
-    """Maximise ``cost @ x`` subject to ``A x <= row_upper``, ``0 <= x <= 1`` (``A`` the 0/1
-    matrix with ones at ``(rows, cols)``); returns ``x``, status, relative gap, seconds."""
-    n_cols, n_rows = len(cost), len(row_upper)
-    matrix = sp.csc_array((np.ones(len(rows)), (rows, cols)), shape=(n_rows, n_cols))
+    cols = np.concatenate([np.arange(count), np.arange(count), column_of[first[both]], column_of[second[both]]])
+    upper = np.concatenate([problem.member_cap, problem.seats, np.ones(len(both))]).astype(np.float64)
+    matrix = sp.csc_array((np.ones(len(rows)), (rows, cols)), shape=(len(upper), count))
     lp = highspy.HighsLp()
-    lp.num_col_ = n_cols
-    lp.num_row_ = n_rows
+    lp.num_col_ = count
+    lp.num_row_ = len(upper)
     lp.sense_ = highspy.ObjSense.kMaximize
-    lp.col_cost_ = np.asarray(cost, dtype=np.float64)
-    lp.col_lower_ = np.zeros(n_cols)
-    lp.col_upper_ = np.ones(n_cols)
-    lp.row_lower_ = np.full(n_rows, -np.inf)
-    lp.row_upper_ = row_upper
+    lp.col_cost_ = problem.fit[pairs]
+    lp.col_lower_ = np.zeros(count)
+    lp.col_upper_ = np.ones(count)
+    lp.row_lower_ = np.full(len(upper), -np.inf)
+    lp.row_upper_ = upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
     lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
     lp.a_matrix_.value_ = matrix.data
-    if integer:
-        lp.integrality_ = [highspy.HighsVarType.kInteger] * n_cols
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * count
+    highs = _new_highs()
+    highs.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.0))
+    highs.setOptionValue("mip_rel_gap", 0.0)
+    # Fits are multiples of 10**-FIT_DECIMALS, so a smaller absolute gap proves optimality.
+    highs.setOptionValue("mip_abs_gap", 0.5 * 10.0**-FIT_DECIMALS)
+    highs.passModel(lp)
+    solution = highspy.HighsSolution()
+    solution.col_value = start[pairs].astype(np.float64)
+    highs.setSolution(solution)
+    highs.run()
+    status = _status(highs)
+    bound = float(highs.getInfo().mip_dual_bound)
+    if not _has_solution(highs):
+        return None, status, bound
+    found = np.zeros(len(keep), dtype=bool)
+    found[pairs] = np.asarray(highs.getSolution().col_value) > 0.5
+    return found, status, bound
+
+
+def _relative_gap(bound: float, best: float) -> float | None:
+    """``(bound - best) / best``, or None when no bound is known."""
+    if not math.isfinite(bound):
+        return None
+    return max(bound - best, 0.0) / max(abs(best), 1e-9)
+
+
+def _new_highs() -> highspy.Highs:
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("time_limit", float(options.time_limit_s))
-    if integer:
-        highs.setOptionValue("mip_rel_gap", 0.0)
-        # Fits are multiples of 10**-FIT_DECIMALS, so a smaller absolute gap proves optimality.
-        highs.setOptionValue("mip_abs_gap", 0.5 * 10.0**-FIT_DECIMALS)
-    else:
-        # Measured faster on these bipartite models; simplex keeps the optimum at a vertex.
-        highs.setOptionValue("solver", "simplex")
-        highs.setOptionValue("presolve", "off")
-    highs.passModel(lp)
-    if start is not None:
-        solution = highspy.HighsSolution()
-        solution.col_value = start
-        highs.setSolution(solution)
-    highs.run()
-    model_status = highs.getModelStatus()
-    status = {
-        highspy.HighsModelStatus.kOptimal: "optimal",
-        highspy.HighsModelStatus.kTimeLimit: "time_limit",
-    }.get(model_status, highs.modelStatusToString(model_status).lower().replace(" ", "_"))
-    info = highs.getInfo()
-    if info.primal_solution_status == 2:  # a feasible point exists
-        x = np.asarray(highs.getSolution().col_value, dtype=np.float64)
-    else:
-        x = start if start is not None else np.zeros(n_cols)
-    gap = float(info.mip_gap) if integer else 0.0
-    return x, status, gap, highs.getRunTime()
+    return highs
 
 
-def _greedy(problem: _Problem) -> np.ndarray:
-    """First come, first served, each member taking their best-fitting free groups."""
-    chosen = np.zeros(len(problem.fit), dtype=bool)
-    seats = problem.seats.copy()
+def _status(highs: highspy.Highs) -> str:
+    status = highs.getModelStatus()
+    if status == highspy.HighsModelStatus.kOptimal:
+        return "optimal"
+    if status == highspy.HighsModelStatus.kTimeLimit:
+        return "time_limit"
+    return highs.modelStatusToString(status).lower().replace(" ", "_")
+
+
+def _has_solution(highs: highspy.Highs) -> bool:
+    return highs.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
+
+
+def _best_per_member(problem: _Problem, mask: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` pairs with the highest ``score`` per member, among ``mask``."""
+    pairs = np.flatnonzero(mask)
+    order = np.lexsort((-score[pairs], problem.pair_member[pairs]))
+    pairs = pairs[order]
+    members = problem.pair_member[pairs]
+    rank = np.arange(len(pairs)) - np.searchsorted(members, members)
+    return pairs[rank < k]
+
+
+def _make_feasible(problem: _Problem, chosen: np.ndarray) -> np.ndarray:
+    """Keep the chosen pairs, highest fit first, that fit seats, member limits and blocks."""
+    return _fill(problem, np.zeros_like(chosen), among=np.flatnonzero(chosen))
+
+
+def _fill(problem: _Problem, chosen: np.ndarray, among: np.ndarray | None = None) -> np.ndarray:
+    """Add pairs to ``chosen`` first come, first served: members in order, each taking their
+    best-fitting groups that still have a seat and hold nobody they have a block with.
+
+    With ``among``, only those pairs are considered, highest fit first.
+    """
+    chosen = chosen.copy()
+    seats = problem.seats - np.bincount(problem.pair_group[chosen], minlength=len(problem.seats))
+    taken = np.bincount(problem.pair_member[chosen], minlength=len(problem.to_place))
     placed_in: dict[int, set[str]] = {}
-    start = problem.pair_start
-    for i, member in enumerate(problem.to_place):
-        avoid = problem.blocked.get(member.member_id, frozenset())
-        taken = 0
-        pairs = range(start[i], start[i + 1])
-        for j in sorted(pairs, key=lambda j: -problem.fit[j]):
-            k = int(problem.pair_group[j])
-            if taken < problem.member_cap[i] and seats[k] > 0 and avoid.isdisjoint(
-                placed_in.get(k, ())
-            ):
-                chosen[j] = True
-                seats[k] -= 1
-                placed_in.setdefault(k, set()).add(member.member_id)
-                taken += 1
+    for j in np.flatnonzero(chosen).tolist():
+        group = int(problem.pair_group[j])
+        placed_in.setdefault(group, set()).add(problem.to_place[problem.pair_member[j]].member_id)
+    if among is None:
+        order = np.lexsort((np.arange(len(problem.fit)), -problem.fit, problem.pair_member))
+    else:
+        order = among[np.lexsort((among, -problem.fit[among]))]
+    for j in order.tolist():
+        i, group = int(problem.pair_member[j]), int(problem.pair_group[j])
+        if chosen[j] or taken[i] >= problem.member_cap[i] or seats[group] <= 0:
+            continue
+        member_id = problem.to_place[i].member_id
+        if not problem.blocked.get(member_id, frozenset()).isdisjoint(placed_in.get(group, ())):
+            continue
+        chosen[j] = True
+        seats[group] -= 1
+        taken[i] += 1
+        placed_in.setdefault(group, set()).add(member_id)
     return chosen
 
 
@@ -989,7 +1234,8 @@ def _assemble(
         stats.mip_gap,
         seconds,
         stats.solve_seconds,
-        stats.variables,
+        stats.pairs,
+        stats.columns,
         stats.constraints,
     )
     return Placement(tuple(assignments), tuple(unplaced), tuple(proposed), objective, stats)
@@ -1032,7 +1278,7 @@ def _assignment_reasons(problem: _Problem, j: int, own_view: bool = False) -> tu
     ties = int(problem.degree[i])
     if options.priority_weight > 0 and ties <= 2:
         text = "no ties in the community yet" if ties == 0 else f"only {ties} tie{'s' * (ties > 1)}"
-        reasons.append(Reason("priority", f"{text}, so placed with priority"))
+        reasons.append(Reason("priority", f"{text}, so gets a seat first"))
 
     where = "meets " + ("online" if group.format == "online" else "in person")
     if group.language is not None:

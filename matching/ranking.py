@@ -5,9 +5,10 @@ scikit-learn conventions. Scoring is one dot product per candidate, so it is che
 request. A community with too few ties to learn from gets a fixed, hand-set blend instead.
 
 :func:`training_examples` builds the data the model learns from without leaking the answer: a
-random share of the community's ties is held out, candidates are gathered and featurised on the
-graph *without* those ties by the same code that serves requests, and held-out ties found among
-the candidates are the positives, other candidates the negatives. For the model used with
+random share of the community's ties, and every tie of a few members playing newcomers, is held
+out; candidates are gathered and featurised on the graph *without* those ties by the same code
+that serves requests, and held-out ties found among the candidates are the positives, other
+candidates the negatives. For the model used with
 members who have no ties, members with ties are treated as if they had none.
 """
 
@@ -46,6 +47,7 @@ BLEND_WEIGHTS: Mapping[str, float] = {
     "offers_wanted": 1.0,
     "shared_attributes": 0.4,
     "shared_group": 1.0,
+    "twin_ties": 0.5,
 }
 """Log-odds per unit of each model column in the fixed blend; unlisted columns count 0."""
 BLEND_INTERCEPT = -4.0
@@ -75,6 +77,8 @@ class PairRanker:
     intercept_ : float
     learned_ : bool
         True if fitted from data, False if the fixed blend is in use.
+    n_features_in_ : int
+        Number of columns seen by ``fit``.
     n_positives_, n_negatives_ : int
         Examples seen by ``fit``.
     model_version_ : str
@@ -108,10 +112,13 @@ class PairRanker:
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> PairRanker:
         """Learn from ``X`` (pairs x columns) and ``y`` (1 connected, 0 not); returns ``self``."""
-        X = np.asarray(X, dtype=np.float64).reshape(-1, len(self.feature_names))
+        X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y).astype(int).ravel()
+        if X.ndim != 2 or X.shape[1] != len(self.feature_names):
+            raise ValueError(f"X must have {len(self.feature_names)} columns, got shape {X.shape}")
         if len(y) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+        self.n_features_in_ = X.shape[1]
         self.n_positives_ = int(y.sum())
         self.n_negatives_ = int(len(y) - y.sum())
         if self.n_positives_ < self.min_positives or self.n_negatives_ < self.min_positives:
@@ -119,9 +126,7 @@ class PairRanker:
         mean = X.mean(axis=0)
         scale = X.std(axis=0)
         scale[scale == 0] = 1.0
-        model = LogisticRegression(
-            C=self.C, max_iter=self.max_iter, random_state=self.random_state
-        )
+        model = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.random_state)
         with warnings.catch_warnings():
             # A model a few iterations short of the optimum still ranks well; never fail a build.
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -163,17 +168,20 @@ def training_examples(
     index: SuggestionIndex,
     *,
     hold_out: float = 0.1,
+    newcomers: float = 0.05,
     max_targets: int = 1500,
     negatives_per_target: int = 30,
     random_state: int = 0,
 ) -> TrainingExamples:
     """Labelled candidate pairs from the community's own ties (see the module docstring).
 
-    ``hold_out`` of the ties are hidden; up to ``max_targets`` members with a hidden tie (and at
-    least one tie left) give warm examples, and up to ``max_targets // 2`` members with ties,
-    treated as if they had none, give cold examples. Each target keeps every positive and at
-    most ``negatives_per_target`` negatives drawn from its candidate pool. Takes time linear in
-    the number of targets, about a millisecond each.
+    The held-out ties mimic how a community grows: ``hold_out`` of the ties at random, plus every
+    tie of ``newcomers`` of the members (people who join connect too, and a model that never saw
+    a member without ties become a connection would never propose one). Up to ``max_targets``
+    members with a hidden tie and at least one tie left give warm examples, and up to
+    ``max_targets // 2`` members with ties, treated as if they had none, give cold examples.
+    Each target keeps every positive and at most ``negatives_per_target`` negatives drawn from
+    its candidate pool. Takes time linear in the number of targets, about a millisecond each.
     """
     rng = np.random.default_rng(random_state)
     n_warm, n_cold = len(index.warm_feature_names), len(index.cold_feature_names)
@@ -185,7 +193,10 @@ def training_examples(
     if n_ties < MIN_TIES_TO_LEARN:
         return TrainingExamples(warm_X[0], warm_y[0], cold_X[0], cold_y[0])
 
-    hidden = rng.random(n_ties) < hold_out
+    with_ties = np.flatnonzero(index.ties.degree > 0)
+    joining = np.zeros(n, dtype=bool)
+    joining[rng.choice(with_ties, size=round(newcomers * len(with_ties)), replace=False)] = True
+    hidden = (rng.random(n_ties) < hold_out) | joining[upper.row] | joining[upper.col]
     kept = ~hidden
     reduced = TieView.from_adjacency(
         symmetric_adjacency(
@@ -203,9 +214,7 @@ def training_examples(
             np.ones(int(hidden.sum()), dtype=np.float32),
         )
     )
-    eligible = np.flatnonzero(
-        (held.degree > 0) & (reduced.degree > 0) & index.open_to_suggestions
-    )
+    eligible = np.flatnonzero((held.degree > 0) & (reduced.degree > 0) & index.open_to_suggestions)
     for target in _sample(rng, eligible, max_targets):
         neighbours = reduced.neighbours(target)
         pool = candidate_pool(
@@ -226,9 +235,7 @@ def training_examples(
     nothing = np.empty(0, dtype=np.int32)
     for target in _sample(rng, eligible, max_targets // 2):
         ties = live.neighbours(target)
-        pool = candidate_pool(
-            index, live, int(target), neighbours=nothing, budget=FEW_TIES_BUDGET
-        )
+        pool = candidate_pool(index, live, int(target), neighbours=nothing, budget=FEW_TIES_BUDGET)
         labels = np.isin(pool.members, ties)
         chosen = _keep_positives_and_some(rng, labels, negatives_per_target)
         members = pool.members[chosen]
@@ -240,6 +247,7 @@ def training_examples(
             int(target),
             members,
             TwoHop.empty(),
+            twins=pool.twins,
             target_degree=0,
             candidate_degree=degree,
         )
@@ -280,4 +288,3 @@ def _keep_positives_and_some(
     if len(negative) > negatives:
         negative = rng.choice(negative, size=negatives, replace=False)
     return np.sort(np.concatenate([positive, negative]))
-

@@ -45,8 +45,14 @@ class ReasonWriter:
         self.private_names = self._private_names(target)
 
     def _private_names(self, member: int) -> set[str]:
-        private = _tags(self.index.needs, member) - _tags(self.index.public_needs, member)
-        return {self.index.support_vocabulary[k] for k in private}
+        index = self.index
+        needs, public = index.needs, index.public_needs
+        if needs.indptr[member + 1] - needs.indptr[member] == (
+            public.indptr[member + 1] - public.indptr[member]
+        ):
+            return set()
+        private = _tags(needs, member) - _tags(public, member)
+        return {index.support_vocabulary[k] for k in private}
 
     def reasons(
         self,
@@ -63,28 +69,31 @@ class ReasonWriter:
         hidden = self.private_names | self._private_names(candidate)
         reasons: list[Reason] = []
 
-        theirs = _tags(index.interests, candidate)
-        shared = [index.interest_vocabulary[k] for k in self.interests if k in theirs]
-        shared = [tag for tag in shared if tag not in hidden][:MAX_TAGS_NAMED]
-        if shared:
-            reasons.append(
-                _reason("shared_interests", f"You both care about {_join(shared)}", shared)
-            )
-        helps = self._support(_tags(index.offers, candidate) & self.public_needs, hidden)
-        if helps:
-            text = f"{subject} can help with {_join(helps)}, which you asked for"
-            reasons.append(_reason("can_help_you", text, helps))
-        helped = self._support(self.offers & _tags(index.public_needs, candidate), hidden)
-        if helped:
-            text = f"You could help {whom} with {_join(helped)}"
-            reasons.append(_reason("you_can_help", text, helped))
+        if self.interests:
+            theirs = _tags(index.interests, candidate)
+            vocabulary = index.interest_vocabulary
+            shared = [vocabulary[k] for k in self.interests if k in theirs]
+            shared = [tag for tag in shared if tag not in hidden][:MAX_TAGS_NAMED]
+            if shared:
+                text = f"You both care about {_join(shared)}"
+                reasons.append(_reason("shared_interests", text, shared))
+        if self.public_needs:
+            helps = self._support(_tags(index.offers, candidate) & self.public_needs, hidden)
+            if helps:
+                text = f"{subject} can help with {_join(helps)}, which you asked for"
+                reasons.append(_reason("can_help_you", text, helps))
+        if self.offers:
+            helped = self._support(self.offers & _tags(index.public_needs, candidate), hidden)
+            if helped:
+                text = f"You could help {whom} with {_join(helped)}"
+                reasons.append(_reason("you_can_help", text, helped))
         if common_neighbours == 1:
             text = f"1 person you know already knows {whom}"
             reasons.append(_reason("mutual_connections", text, []))
         elif common_neighbours > 1:
             text = f"{common_neighbours} people you know already know {whom}"
             reasons.append(_reason("mutual_connections", text, []))
-        if self.groups & _tags(index.groups, candidate):
+        if self.groups and self.groups & _tags(index.groups, candidate):
             reasons.append(_reason("same_support_group", "You are in the same support group", []))
         if crosses_silo and int(index.silo[candidate]) not in self.silos_known:
             text = f"{subject} {be} from a part of the community you have no ties to yet"

@@ -8,7 +8,9 @@ with the community's model (:mod:`matching.ranking`), then re-ranks for the miss
   detected silo, other attribute values): 0 ranks purely by likely fit, 1 strongly favours
   ties across silos;
 - members already proposed ``max_exposures_per_week`` times this week are skipped;
-- no silo takes more than ``MAX_SILO_SHARE`` of the list while others are available.
+- no silo takes more than ``MAX_SILO_SHARE`` of the list, and members with few ties no more
+  than ``MAX_FEW_TIES_SHARE``, nor of any prefix of it from ten places on, while others are
+  available.
 
 Hard rules, always: never the member themself, an existing connection, a blocked or declined
 pair (either direction), or anyone not open to suggestions; a member not open to suggestions
@@ -25,7 +27,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from matching.candidates import budget_for, candidate_pool
+from matching.candidates import FEW_TIES, budget_for, candidate_pool
 from matching.features import pair_features
 from matching.index import NEW_MEMBER_DAYS, SuggestionIndex, epoch_seconds
 from matching.reasons import Reason, ReasonWriter
@@ -39,6 +41,11 @@ BRIDGING_STRENGTH = 4.0
 """Log-odds added at ``bridging_weight`` 1 for a pair that differs on every silo dimension."""
 MAX_SILO_SHARE = 0.8
 """At most this share of a list (rounded up) comes from one detected silo, if others remain."""
+MAX_FEW_TIES_SHARE = 0.4
+"""At most this share of a list comes from members with few ties (they are favoured, but a list
+made mostly of them would overwhelm them and tell the asker little)."""
+DIVERSITY_WINDOW = 10
+"""Shares are enforced from this many places on (8 of the first 10, 16 of 20, ...)."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,8 @@ def suggest(
     Returns
     -------
     list of Suggestion
-        Scores are ``sigmoid(model log-odds + mission bonuses)``, comparable within one list.
+        In the order to show them. Scores are ``sigmoid(model log-odds + mission bonuses)``;
+        the silo share may place a candidate above one with a slightly higher score.
     """
     target = index.position[member_id]
     if limit < 0:
@@ -102,21 +110,20 @@ def suggest(
     view = index.ties
     neighbours = view.neighbours(target)
     degree = len(neighbours)
-    is_new = _joined_recently(index.joined_at[target : target + 1], moment)[0]
-    left_out = np.unique([index.position[m] for m in exclude if m in index.position]).astype(
-        np.int64
-    )
+    is_new = moment - float(index.joined_at[target]) < NEW_MEMBER_DAYS * 86_400
+    known = sorted({index.position[m] for m in exclude if m in index.position})
+    left_out = np.array(known, dtype=np.int64) if known else None
     pool = candidate_pool(
         index,
         view,
         target,
         neighbours=neighbours,
-        budget=budget_for(degree, is_new=bool(is_new)),
+        budget=budget_for(degree, is_new=is_new),
         excluded=left_out,
     )
     if len(pool.members) == 0:
         return []
-    features = pair_features(index, view, target, pool.members, pool.hops)
+    features = pair_features(index, view, target, pool.members, pool.hops, twins=pool.twins)
     if degree == 0:
         log_odds = index.cold_ranker.decision_function(features.model_inputs(cold=True))
     else:
@@ -128,9 +135,18 @@ def suggest(
         log_odds
         + FEW_TIES_BONUS / (1.0 + features.candidate_degree)
         + NEW_MEMBER_BONUS * candidate_is_new
-        + bridging_weight * BRIDGING_STRENGTH * features.silo_distance()
     )
-    chosen = _choose(index, candidates, log_odds, limit, exposures, max_exposures_per_week)
+    if bridging_weight > 0:
+        log_odds += bridging_weight * BRIDGING_STRENGTH * features.silo_distance()
+    chosen = _choose(
+        index,
+        candidates,
+        log_odds,
+        features.candidate_degree,
+        limit,
+        exposures,
+        max_exposures_per_week,
+    )
     writer = ReasonWriter(index, target, frozenset(index.silo[neighbours].tolist()))
     return [
         Suggestion(
@@ -152,36 +168,76 @@ def _choose(
     index: SuggestionIndex,
     candidates: np.ndarray,
     log_odds: np.ndarray,
+    candidate_degree: np.ndarray,
     limit: int,
     exposures: Mapping[str, int] | None,
     max_exposures: int | None,
 ) -> list[int]:
-    """Positions of the best candidates under the exposure cap and the per-silo share."""
-    per_silo = max(1, math.ceil(MAX_SILO_SHARE * limit))
-    capped = exposures is not None and max_exposures is not None
+    """Positions of the candidates to show, in order, under the exposure cap and list shares.
+
+    Candidates at the exposure cap are dropped. Then, place by place, the best remaining
+    candidate that keeps the list mixed is taken: among the first ``L`` places one silo holds
+    at most ``share(MAX_SILO_SHARE, L)`` and members with few ties at most
+    ``share(MAX_FEW_TIES_SHARE, L)``, where ``share(s, L) = min(L, ceil(s * max(L, 10)))``. So
+    every prefix of the list (the first 10 of 35, say) is mixed too. If no remaining candidate
+    fits, the best remaining one is taken anyway.
+    """
     order = np.argsort(-log_odds, kind="stable")
+    ranked = order.tolist()
+    members = candidates[order].tolist()
     silos = index.silo[candidates[order]].tolist()
+    quiet = (candidate_degree[order] <= FEW_TIES).tolist()
+    used = [False] * len(ranked)
+    if exposures and max_exposures is not None:
+        # Looked up lazily: only the candidates the walk reaches, not the whole pool.
+        ids = index.member_ids
+        checked = [False] * len(ranked)
+
+        def at_cap(j: int) -> bool:
+            if not checked[j]:
+                checked[j] = True
+                if exposures.get(ids[members[j]], 0) >= max_exposures:
+                    used[j] = True
+            return used[j]
+    else:
+
+        def at_cap(j: int) -> bool:
+            return False
+
+    per_silo: dict[int, int] = {}
+    quiet_taken = 0
     taken: list[int] = []
-    held_back: list[int] = []
-    silo_count: dict[int, int] = {}
-    for k, silo in zip(order.tolist(), silos, strict=True):
-        if capped and exposures.get(index.member_ids[candidates[k]], 0) >= max_exposures:
-            continue
-        if silo != NO_SILO and silo_count.get(silo, 0) >= per_silo:
-            if len(held_back) < limit:
-                held_back.append(k)
-            continue
-        silo_count[silo] = silo_count.get(silo, 0) + 1
-        taken.append(k)
-        if len(taken) == limit:
+    first_free = 0
+    while True:
+        while first_free < len(ranked) and (used[first_free] or at_cap(first_free)):
+            first_free += 1
+        if len(taken) == limit or first_free == len(ranked):
             break
-    if len(taken) < limit:
-        taken.extend(held_back[: limit - len(taken)])
-        taken.sort(key=lambda k: -log_odds[k])
+        places = len(taken) + 1
+        silo_room = _share(MAX_SILO_SHARE, places)
+        quiet_room = _share(MAX_FEW_TIES_SHARE, places)
+        pick = first_free
+        for j in range(first_free, len(ranked)):
+            if (
+                not used[j]
+                and not at_cap(j)
+                and (silos[j] == NO_SILO or per_silo.get(silos[j], 0) < silo_room)
+                and (not quiet[j] or quiet_taken < quiet_room)
+            ):
+                pick = j
+                break
+        used[pick] = True
+        per_silo[silos[pick]] = per_silo.get(silos[pick], 0) + 1
+        quiet_taken += quiet[pick]
+        taken.append(ranked[pick])
     return taken
 
 
-def _joined_recently(joined_at: np.ndarray, moment: float) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        return (moment - joined_at) < NEW_MEMBER_DAYS * 86_400
+def _share(share: float, places: int) -> int:
+    """Most places one kind may hold among the first ``places`` (a share of at least ten)."""
+    return min(places, math.ceil(share * max(places, DIVERSITY_WINDOW)))
 
+
+def _joined_recently(joined_at: np.ndarray, moment: float) -> np.ndarray:
+    """Which join times fall within ``NEW_MEMBER_DAYS`` before ``moment`` (NaN: unknown, no)."""
+    return (moment - joined_at) < NEW_MEMBER_DAYS * 86_400
