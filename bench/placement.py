@@ -346,6 +346,7 @@ def check(
     """``ok``, or the first hard rule or fit the placement gets wrong."""
     seats = {g.group_id: g.capacity - len(g.member_ids) for g in instance.groups}
     members_in = {g.group_id: set(g.member_ids) for g in instance.groups}
+    newcomers: dict[str, set[str]] = {g.group_id: set() for g in instance.groups}
     per_member: dict[str, int] = {}
     for a in placement.assignments:
         if (a.member_id, a.group_id) not in fits:
@@ -354,13 +355,16 @@ def check(
             return f"fit {a.fit} != reference {fits[a.member_id, a.group_id]}"
         seats[a.group_id] -= 1
         members_in[a.group_id].add(a.member_id)
+        newcomers[a.group_id].add(a.member_id)
         per_member[a.member_id] = per_member.get(a.member_id, 0) + 1
     if min(seats.values(), default=0) < 0:
         return "a group is over capacity"
     if max(per_member.values(), default=0) > options.max_new_groups_per_member:
         return "a member got too many groups"
+    # Two current members who block each other may already share a group; only a placement
+    # that seats someone new beside a member they block is wrong.
     for pair in instance.blocks:
-        if any(pair <= held for held in members_in.values()):
+        if any(pair <= members_in[g] and pair & newcomers[g] for g in members_in):
             return f"blocked pair {sorted(pair)} share a group"
     if abs(math.fsum(a.fit for a in placement.assignments) - placement.objective) > 1e-6:
         return "objective is not the sum of fits"
