@@ -10,22 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 import numpy as np
 import psycopg
+from harness import ADMIN, database_and_service
 from psycopg.types.json import Jsonb
 
-from service.database import EmbeddedPostgres, migrate
-
-ADMIN = "bench-admin-token"
 INTERESTS = ["hiking", "chess", "gardening", "python", "choir", "running", "cooking", "film", "yoga", "baking"]
 NEEDS = ["cv writing", "job search", "tax forms", "english conversation", "grief", "computer help"]
 
@@ -48,30 +40,6 @@ def synthetic_rows(n_members: int, n_ties: int, seed: int = 0) -> tuple[list[dic
     pairs = np.unique(pairs, axis=0)[:n_ties]
     rng.shuffle(pairs)
     return members, pairs
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_service(url: str, data_dir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = os.environ | {"DATABASE_URL": url, "BELONGING_ADMIN_TOKEN": ADMIN, "BELONGING_DATA_DIR": str(data_dir),
-                        "BELONGING_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(base + "/readyz").status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the service did not start")
 
 
 def api_import(base: str, members: list[dict], pairs: np.ndarray) -> tuple[float, float]:
@@ -122,22 +90,9 @@ def main() -> None:
     args = parser.parse_args()
 
     members, pairs = synthetic_rows(args.members, args.ties)
-    with tempfile.TemporaryDirectory() as tmp:
-        embedded = None
-        url = os.environ.get("DATABASE_URL")
-        if not url:
-            embedded = EmbeddedPostgres(Path(tmp))
-            url = embedded.start()
-        migrate(url)
-        process, base = start_service(url, Path(tmp) / "data")
-        try:
-            raw_members, raw_ties = raw_copy(url, members, pairs)
-            api_members, api_ties = api_import(base, members, pairs)
-        finally:
-            process.terminate()
-            process.wait()
-            if embedded is not None:
-                embedded.stop()
+    with database_and_service() as (url, base):
+        raw_members, raw_ties = raw_copy(url, members, pairs)
+        api_members, api_ties = api_import(base, members, pairs)
 
     rows = [
         ("members", len(members), api_members, raw_members),

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import csv
 import math
-import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
+from harness import shared_data
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from matching.groups import FORMATS, SupportGroup
@@ -63,12 +63,6 @@ class Instance(NamedTuple):
     groups: list[SupportGroup]
     blocks: frozenset[frozenset[str]]
     degrees: dict[str, int]
-
-
-def shared_data() -> Path:
-    """The shared data folder: ``$BELONGING_SHARED_DATA``, else ``shared/data`` beside the repo."""
-    override = os.environ.get("BELONGING_SHARED_DATA")
-    return Path(override) if override else Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 # --- instances ---------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,16 +29,10 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+from harness import shared_data
 from sklearn.metrics import normalized_mutual_info_score
 
 from graph import CommunityGraph, silo_report
-
-
-def data_folder() -> Path:
-    override = os.environ.get("BELONGING_SHARED_DATA")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 @dataclass
@@ -153,7 +146,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-group-size", type=int, default=5)
     args = parser.parse_args()
-    folder = data_folder()
+    folder = shared_data()
     print(f"data: {folder}")
 
     summary: list[str] = []

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,10 +21,9 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from import_speed import ADMIN, start_service  # noqa: E402
+from harness import ADMIN, database_and_service  # noqa: E402
 from synthetic import synthetic_community  # noqa: E402
 
-from service.database import EmbeddedPostgres, migrate  # noqa: E402
 from service.repository.copy import copy_rows  # noqa: E402
 
 SUPPORT = ["cv writing", "job search", "tax forms", "english conversation", "grief", "computer help",
@@ -79,43 +76,30 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        embedded = None
-        url = os.environ.get("DATABASE_URL")
-        if not url:
-            embedded = EmbeddedPostgres(Path(tmp))
-            url = embedded.start()
-        migrate(url)
-        process, base = start_service(url, Path(tmp) / "data")
-        try:
-            keys = httpx.post(base + "/v1/communities", json={"slug": "synthetic", "name": "Synthetic"},
-                              headers={"Authorization": f"Bearer {ADMIN}"}).json()
+    with database_and_service() as (url, base):
+        keys = httpx.post(base + "/v1/communities", json={"slug": "synthetic", "name": "Synthetic"},
+                          headers={"Authorization": f"Bearer {ADMIN}"}).json()
+        started = time.perf_counter()
+        asyncio.run(load(url, "synthetic", args.members, args.ties))
+        load_seconds = time.perf_counter() - started
+        headers = {"Authorization": f"Bearer {keys['platform_key']}"}
+        rng = np.random.default_rng(2)
+        members = [f"m{int(i):07d}" for i in rng.integers(0, args.members, size=args.requests)]
+        with httpx.Client(base_url=base, timeout=600) as client:
             started = time.perf_counter()
-            asyncio.run(load(url, "synthetic", args.members, args.ties))
-            load_seconds = time.perf_counter() - started
-            headers = {"Authorization": f"Bearer {keys['platform_key']}"}
-            rng = np.random.default_rng(2)
-            members = [f"m{int(i):07d}" for i in rng.integers(0, args.members, size=args.requests)]
-            with httpx.Client(base_url=base, timeout=600) as client:
+            warm = client.get(f"/v1/communities/synthetic/members/{members[0]}/suggestions", headers=headers)
+            build_seconds = time.perf_counter() - started
+            assert warm.status_code == 200, warm.text
+            suggestion_times, health_times = [], []
+            for member_id in members:
                 started = time.perf_counter()
-                warm = client.get(f"/v1/communities/synthetic/members/{members[0]}/suggestions", headers=headers)
-                build_seconds = time.perf_counter() - started
-                assert warm.status_code == 200, warm.text
-                suggestion_times, health_times = [], []
-                for member_id in members:
-                    started = time.perf_counter()
-                    response = client.get(f"/v1/communities/synthetic/members/{member_id}/suggestions",
-                                          headers=headers)
-                    suggestion_times.append(time.perf_counter() - started)
-                    assert response.status_code == 200, response.text
-                    started = time.perf_counter()
-                    client.get("/healthz")
-                    health_times.append(time.perf_counter() - started)
-        finally:
-            process.terminate()
-            process.wait()
-            if embedded is not None:
-                embedded.stop()
+                response = client.get(f"/v1/communities/synthetic/members/{member_id}/suggestions",
+                                      headers=headers)
+                suggestion_times.append(time.perf_counter() - started)
+                assert response.status_code == 200, response.text
+                started = time.perf_counter()
+                client.get("/healthz")
+                health_times.append(time.perf_counter() - started)
 
     s50, s99 = percentiles(suggestion_times)
     h50, h99 = percentiles(health_times)

@@ -27,15 +27,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
+from harness import shared_data
 
 from graph import CommunityGraph
 from matching.index import SuggestionIndex
@@ -45,14 +44,6 @@ from matching.suggest import suggest
 LIMIT = 10
 HIDDEN_TIES = 0.10
 COLD_MEMBERS = 0.05
-
-
-def shared_data() -> Path:
-    """The shared data folder: ``BELONGING_SHARED_DATA`` or ``../shared/data`` from the repo."""
-    override = os.environ.get("BELONGING_SHARED_DATA")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 @dataclass
