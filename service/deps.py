@@ -42,11 +42,12 @@ async def require_admin(request: Request, credentials: Credentials) -> None:
         raise ApiError(403, "Forbidden", "this route needs the admin token")
 
 
-async def _authorised(
-    slug: str, conn: AsyncConnection, credentials: HTTPAuthorizationCredentials | None, role: str
-) -> CommunityRow:
-    """The community named in the path, if the bearer holds its ``role`` key (one query)."""
-    parsed = auth.parse_key(_token(credentials))
+async def community_for_key(conn: AsyncConnection, slug: str, token: str, role: str) -> CommunityRow:
+    """The community ``slug`` if ``token`` is one of its active ``role`` keys (one query).
+
+    Raises 404 for an unknown community and 403 for any other key.
+    """
+    parsed = auth.parse_key(token)
     found = await communities.by_slug_with_key(conn, slug, parsed.key_id if parsed else "", role)
     if found is None:
         raise ApiError(404, "Not found", f"community {slug!r} does not exist")
@@ -54,6 +55,12 @@ async def _authorised(
     if parsed is None or parsed.role != role or stored is None or not auth.secret_matches(parsed.secret, stored):
         raise ApiError(403, "Forbidden", f"this route needs the {role} key of community {slug!r}")
     return community
+
+
+async def _authorised(
+    slug: str, conn: AsyncConnection, credentials: HTTPAuthorizationCredentials | None, role: str
+) -> CommunityRow:
+    return await community_for_key(conn, slug, _token(credentials), role)
 
 
 SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN)]

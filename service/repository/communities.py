@@ -88,16 +88,3 @@ async def bump_revision(conn: AsyncConnection, community_id: int) -> int:
     row = await cur.fetchone()
     assert row is not None
     return int(row[0])
-
-
-async def revision(conn: AsyncConnection, community_id: int) -> int:
-    cur = await conn.execute(
-        "SELECT revision FROM communities WHERE community_id = %(cid)s", {"cid": community_id}
-    )
-    row = await cur.fetchone()
-    return int(row[0]) if row else 0
-
-
-async def all_slugs(conn: AsyncConnection) -> list[str]:
-    cur = await conn.execute("SELECT slug FROM communities ORDER BY slug")
-    return [r[0] for r in await cur.fetchall()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -149,3 +149,15 @@ async def all_blocks(conn: AsyncConnection, community_id: int) -> list[tuple[str
         {"cid": community_id},
     )
     return [(a, b) for a, b in await cur.fetchall()]
+
+
+async def blocked_with(conn: AsyncConnection, community_id: int, member_id: str, others: Sequence[str]) -> list[str]:
+    """Which of ``others`` have a block with ``member_id``, in either direction."""
+    cur = await conn.execute(
+        "SELECT blocked_id FROM blocks WHERE community_id = %(cid)s AND member_id = %(mid)s"
+        " AND blocked_id = ANY(%(others)s)"
+        " UNION SELECT member_id FROM blocks WHERE community_id = %(cid)s AND blocked_id = %(mid)s"
+        " AND member_id = ANY(%(others)s)",
+        {"cid": community_id, "mid": member_id, "others": list(others)},
+    )
+    return sorted(r[0] for r in await cur.fetchall())

@@ -100,29 +100,6 @@ async def _bump(conn: AsyncConnection, community_id: int, group_ids: Sequence[st
     )
 
 
-async def groups_of_member(conn: AsyncConnection, community_id: int, member_id: str) -> list[dict[str, Any]]:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            "SELECT " + GROUP_COLUMNS + " FROM support_groups g JOIN group_memberships m"
-            " ON m.community_id = g.community_id AND m.group_id = g.group_id"
-            " WHERE g.community_id = %(cid)s AND m.member_id = %(mid)s ORDER BY g.name",
-            {"cid": community_id, "mid": member_id},
-        )
-        return await cur.fetchall()
-
-
-async def blocked_with(conn: AsyncConnection, community_id: int, member_id: str, others: Sequence[str]) -> list[str]:
-    """Which of ``others`` have a block with ``member_id``, in either direction."""
-    cur = await conn.execute(
-        "SELECT blocked_id FROM blocks WHERE community_id = %(cid)s AND member_id = %(mid)s"
-        " AND blocked_id = ANY(%(others)s)"
-        " UNION SELECT member_id FROM blocks WHERE community_id = %(cid)s AND blocked_id = %(mid)s"
-        " AND member_id = ANY(%(others)s)",
-        {"cid": community_id, "mid": member_id, "others": list(others)},
-    )
-    return sorted(r[0] for r in await cur.fetchall())
-
-
 # --- placements ---------------------------------------------------------------------------------
 
 async def store_placement(

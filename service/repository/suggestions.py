@@ -110,16 +110,6 @@ async def record_outcome(conn: AsyncConnection, community_id: int, suggestion_id
     )
 
 
-async def blocked_either_way(conn: AsyncConnection, community_id: int, a: str, b: str) -> bool:
-    cur = await conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM blocks WHERE community_id = %(cid)s AND"
-        " ((member_id = %(a)s AND blocked_id = %(b)s) OR (member_id = %(b)s AND blocked_id = %(a)s)))",
-        {"cid": community_id, "a": a, "b": b},
-    )
-    row = await cur.fetchone()
-    return bool(row and row[0])
-
-
 async def declined_pairs(conn: AsyncConnection, community_id: int) -> list[tuple[str, str]]:
     cur = await conn.execute(
         "SELECT member_id, candidate_id FROM suggestions WHERE community_id = %(cid)s AND outcome = 'declined'",

@@ -25,7 +25,8 @@ from service import auth, reports
 from service.dashboard import session as sessions
 from service.dashboard import view
 from service.dashboard.view import DashboardData
-from service.deps import Conn
+from service.deps import Conn, community_for_key
+from service.errors import ApiError
 from service.repository import communities, groups
 from service.repository import reports as report_repository
 from service.repository.communities import CommunityRow
@@ -202,12 +203,13 @@ async def login(slug: SlugPath, request: Request, conn: Conn, key: Annotated[str
     key = key.strip()
     if not key:
         return _sign_in(request, slug, status_code=401, error="Enter the community's organiser key.")
-    parsed = auth.parse_key(key)
-    found = await communities.by_slug_with_key(conn, slug, parsed.key_id if parsed else "", "organiser")
-    stored = found[1] if found is not None else None
-    if parsed is None or parsed.role != "organiser" or stored is None or not auth.secret_matches(parsed.secret, stored):
+    try:
+        await community_for_key(conn, slug, key, "organiser")
+    except ApiError:
         return _sign_in(request, slug, status_code=403,
                         error="That is not an organiser key of this community. Check the key and try again.")
+    parsed = auth.parse_key(key)
+    assert parsed is not None  # community_for_key accepted it
     value, session = sessions.issue(slug, parsed.key_id, _signing_key(request))
     response = RedirectResponse(f"/dashboard/{slug}", status_code=303, headers=SECURITY_HEADERS)
     response.set_cookie(

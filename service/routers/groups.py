@@ -14,7 +14,7 @@ from matching.profiles import normalise_tag, normalise_tags
 from service.deps import Conn, OrganiserCommunity, PlatformCommunity
 from service.errors import ApiError, conflict, not_found
 from service.indexes import CommunityModel
-from service.repository import communities, members
+from service.repository import communities, connections, members
 from service.repository import groups as repository
 from service.schemas import MEMBER_ID_PATTERN, Strict
 
@@ -162,7 +162,7 @@ async def add_group_member(
         return
     if len(group["member_ids"]) >= group["capacity"]:
         raise conflict(f"the group is full ({group['capacity']} seats); raise its capacity first")
-    blocked = await repository.blocked_with(conn, community.community_id, member_id, group["member_ids"])
+    blocked = await connections.blocked_with(conn, community.community_id, member_id, group["member_ids"])
     if blocked:
         raise conflict(f"{member_id!r} has a block with {len(blocked)} member(s) of this group")
     await repository.add_member(conn, community.community_id, group_id, member_id)

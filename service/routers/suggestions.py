@@ -102,7 +102,7 @@ async def suggestion_feedback(
     if suggestion["outcome"] is None:
         a, b = suggestion["member_id"], suggestion["candidate_id"]
         if body.outcome == "accepted":
-            if await repository.blocked_either_way(conn, community.community_id, a, b):
+            if await connections.blocked_with(conn, community.community_id, a, [b]):
                 raise conflict("one of the two members has since blocked the other; no connection was made")
             await connections.strengthen(conn, community.community_id, a, b, 1.0, "suggested")
             await communities.bump_revision(conn, community.community_id)
