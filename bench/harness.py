@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from service.database import EmbeddedPostgres, migrate
+from belonging.service.database import EmbeddedPostgres, migrate
 
 ADMIN = "bench-admin-token"
 
@@ -47,8 +47,8 @@ def database_and_service() -> Iterator[tuple[str, str]]:
         port = _free_port()
         env = os.environ | {"DATABASE_URL": url, "BELONGING_ADMIN_TOKEN": ADMIN,
                             "BELONGING_DATA_DIR": str(Path(tmp) / "data"), "BELONGING_LOG_LEVEL": "WARNING"}
-        process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        command = [sys.executable, "-m", "belonging.service.cli", "serve", "--port", str(port)]
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(300):

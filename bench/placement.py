@@ -40,8 +40,8 @@ import scipy.sparse as sp
 from harness import shared_data
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
-from matching.groups import FORMATS, SupportGroup
-from matching.placement import (
+from belonging.matching.groups import FORMATS, SupportGroup
+from belonging.matching.placement import (
     FIT_DECIMALS,
     MIN_FIT,
     Placement,
@@ -49,7 +49,7 @@ from matching.placement import (
     greedy_placement,
     propose_placement,
 )
-from matching.profiles import MemberProfile, normalise_tags
+from belonging.matching.profiles import MemberProfile, normalise_tags
 
 LANGUAGES = ("en", "nl", "de", "fr")
 LANGUAGE_SHARE = (0.6, 0.2, 0.1, 0.1)

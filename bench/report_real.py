@@ -32,7 +32,7 @@ import numpy as np
 from harness import shared_data
 from sklearn.metrics import normalized_mutual_info_score
 
-from graph import CommunityGraph, silo_report
+from belonging.graph import CommunityGraph, silo_report
 
 
 @dataclass

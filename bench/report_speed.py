@@ -26,7 +26,7 @@ import numpy as np
 import psutil
 from synthetic import synthetic_community
 
-from graph import (
+from belonging.graph import (
     CommunityGraph,
     articulation_points,
     as_igraph,

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import ADMIN, database_and_service  # noqa: E402
 from synthetic import synthetic_community  # noqa: E402
 
-from service.repository.copy import copy_rows  # noqa: E402
+from belonging.service.repository.copy import copy_rows  # noqa: E402
 
 SUPPORT = ["cv writing", "job search", "tax forms", "english conversation", "grief", "computer help",
            "bike repair", "dog walking", "tutoring maths", "moving to the area"]

@@ -36,10 +36,10 @@ import networkx as nx
 import numpy as np
 from harness import shared_data
 
-from graph import CommunityGraph
-from matching.index import SuggestionIndex
-from matching.profiles import MemberProfile, normalise_tag, normalise_tags
-from matching.suggest import suggest
+from belonging.graph import CommunityGraph
+from belonging.matching.index import SuggestionIndex
+from belonging.matching.profiles import MemberProfile, normalise_tag, normalise_tags
+from belonging.matching.suggest import suggest
 
 LIMIT = 10
 HIDDEN_TIES = 0.10

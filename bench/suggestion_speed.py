@@ -27,9 +27,9 @@ import numpy as np
 import psutil
 from synthetic import synthetic_community
 
-from matching.index import SuggestionIndex
-from matching.profiles import MemberProfile
-from matching.suggest import suggest
+from belonging.matching.index import SuggestionIndex
+from belonging.matching.profiles import MemberProfile
+from belonging.matching.suggest import suggest
 
 SUPPORT_TAGS = 200
 

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from graph import CommunityGraph, symmetric_adjacency
+from belonging.graph import CommunityGraph, symmetric_adjacency
 
 COHORTS = tuple(str(year) for year in range(2015, 2025))
 

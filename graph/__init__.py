@@ -1,22 +1,22 @@
 """The community graph and its metrics: pure functions over a graph, no HTTP, no SQL."""
 
-from graph.at_risk import AtRiskMember, at_risk_members, core_members
-from graph.belonging import (
+from belonging.graph.at_risk import AtRiskMember, at_risk_members, core_members
+from belonging.graph.belonging import (
     belonging_by_position,
     belonging_scores,
     mean_score_by_group,
     member_positions,
 )
-from graph.brokers import betweenness_centrality, betweenness_pivots, top_brokers
-from graph.clustering import average_clustering, clustering, triangles
-from graph.communities import (
+from belonging.graph.brokers import betweenness_centrality, betweenness_pivots, top_brokers
+from belonging.graph.clustering import average_clustering, clustering, triangles
+from belonging.graph.communities import (
     community_attribute_nmi,
     community_attribute_shares,
     leiden_communities,
     modularity,
 )
-from graph.community_graph import CommunityGraph, symmetric_adjacency
-from graph.components import (
+from belonging.graph.community_graph import CommunityGraph, symmetric_adjacency
+from belonging.graph.components import (
     articulation_points,
     bridges,
     component_labels,
@@ -27,7 +27,7 @@ from graph.components import (
     number_of_components,
     relabel_by_size,
 )
-from graph.mixing import (
+from belonging.graph.mixing import (
     attribute_assortativity,
     attribute_codes,
     attribute_mixing_matrix,
@@ -36,13 +36,13 @@ from graph.mixing import (
     merge_small_groups,
     tie_counts_between_groups,
 )
-from graph.silo_report import (
+from belonging.graph.silo_report import (
     compare_reports,
     default_betweenness_pivots,
     silo_report,
     with_added_ties,
 )
-from graph.ties import as_igraph, keep_igraph, tie_endpoints
+from belonging.graph.ties import as_igraph, keep_igraph, tie_endpoints
 
 __all__ = [
     "AtRiskMember",

@@ -28,9 +28,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from graph.community_graph import CommunityGraph
-from graph.components import component_labels
-from graph.ties import as_igraph, tie_endpoints
+from belonging.graph.community_graph import CommunityGraph
+from belonging.graph.components import component_labels
+from belonging.graph.ties import as_igraph, tie_endpoints
 
 AT_RISK_REASONS = ("isolated", "one_tie", "outside_main_component", "through_one_member")
 

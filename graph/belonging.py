@@ -11,7 +11,7 @@ from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 
-from graph.community_graph import CommunityGraph
+from belonging.graph.community_graph import CommunityGraph
 
 POSITIONS = ("isolated", "one_tie", "well_connected")
 

@@ -12,8 +12,8 @@ import random
 
 import numpy as np
 
-from graph.community_graph import CommunityGraph
-from graph.ties import as_igraph
+from belonging.graph.community_graph import CommunityGraph
+from belonging.graph.ties import as_igraph
 
 
 def betweenness_pivots(graph: CommunityGraph, k: int, *, seed: int = 0) -> list[int]:

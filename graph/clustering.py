@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from graph.community_graph import CommunityGraph
-from graph.ties import as_igraph
+from belonging.graph.community_graph import CommunityGraph
+from belonging.graph.ties import as_igraph
 
 
 def clustering(graph: CommunityGraph) -> np.ndarray:

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import normalized_mutual_info_score
 
-from graph.community_graph import CommunityGraph
-from graph.components import relabel_by_size
-from graph.mixing import attribute_codes
-from graph.ties import as_igraph, igraph_seeded, tie_endpoints
+from belonging.graph.community_graph import CommunityGraph
+from belonging.graph.components import relabel_by_size
+from belonging.graph.mixing import attribute_codes
+from belonging.graph.ties import as_igraph, igraph_seeded, tie_endpoints
 
 #: Up to this many ties, Leiden runs until a pass changes nothing.
 UNTIL_STABLE_MAX_TIES = 200_000

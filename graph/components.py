@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse.csgraph import connected_components
 
-from graph.community_graph import CommunityGraph
-from graph.ties import as_igraph, tie_endpoints
+from belonging.graph.community_graph import CommunityGraph
+from belonging.graph.ties import as_igraph, tie_endpoints
 
 
 def density(graph: CommunityGraph) -> float:

@@ -13,8 +13,8 @@ from itertools import repeat
 
 import numpy as np
 
-from graph.community_graph import CommunityGraph
-from graph.ties import tie_endpoints
+from belonging.graph.community_graph import CommunityGraph
+from belonging.graph.ties import tie_endpoints
 
 OTHER = "other"
 

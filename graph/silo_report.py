@@ -18,20 +18,20 @@ from typing import Any
 
 import numpy as np
 
-from graph.at_risk import at_risk_members
-from graph.belonging import belonging_scores as scores_by_member
-from graph.belonging import mean_score_by_group, member_positions
-from graph.brokers import betweenness_centrality
-from graph.clustering import average_clustering
-from graph.communities import (
+from belonging.graph.at_risk import at_risk_members
+from belonging.graph.belonging import belonging_scores as scores_by_member
+from belonging.graph.belonging import mean_score_by_group, member_positions
+from belonging.graph.brokers import betweenness_centrality
+from belonging.graph.clustering import average_clustering
+from belonging.graph.communities import (
     community_attribute_nmi,
     community_attribute_shares,
     leiden_communities,
     modularity,
 )
-from graph.community_graph import CommunityGraph, symmetric_adjacency
-from graph.components import articulation_points, bridges, component_labels, density, isolates
-from graph.mixing import (
+from belonging.graph.community_graph import CommunityGraph, symmetric_adjacency
+from belonging.graph.components import articulation_points, bridges, component_labels, density, isolates
+from belonging.graph.mixing import (
     OTHER,
     attribute_assortativity,
     attribute_column,
@@ -39,7 +39,7 @@ from graph.mixing import (
     merge_small_groups,
     tie_counts_between_groups,
 )
-from graph.ties import keep_igraph
+from belonging.graph.ties import keep_igraph
 
 #: Betweenness is exact while ``members * (members + ties)`` stays within this many steps
 #: (a second or two in igraph); above it, that many steps' worth of pivots are sampled.

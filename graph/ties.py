@@ -20,7 +20,7 @@ import igraph as ig
 import numpy as np
 import scipy.sparse as sp
 
-from graph.community_graph import CommunityGraph
+from belonging.graph.community_graph import CommunityGraph
 
 
 class TieEndpoints(NamedTuple):

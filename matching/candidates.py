@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from matching.features import ATTRIBUTES_BLOCK, INTERESTS_BLOCK, N_BLOCKS
-from matching.neighbourhood import (
+from belonging.matching.features import ATTRIBUTES_BLOCK, INTERESTS_BLOCK, N_BLOCKS
+from belonging.matching.neighbourhood import (
     TieView,
     TwoHop,
     not_in,
@@ -36,10 +36,10 @@ from matching.neighbourhood import (
     two_hop,
     window_positions,
 )
-from matching.silos import NO_SILO
+from belonging.matching.silos import NO_SILO
 
 if TYPE_CHECKING:
-    from matching.index import SuggestionIndex
+    from belonging.matching.index import SuggestionIndex
 
 FEW_TIES = 2
 """Members with at most this many ties count as having few ties."""

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from matching.neighbourhood import TieView, TwoHop, gather_positions
-from matching.silos import NO_SILO
+from belonging.matching.neighbourhood import TieView, TwoHop, gather_positions
+from belonging.matching.silos import NO_SILO
 
 if TYPE_CHECKING:
-    from matching.index import SuggestionIndex
+    from belonging.matching.index import SuggestionIndex
 
 # Blocks of columns of ``SuggestionIndex.profile_tags`` (candidate side) and
 # ``profile_queries`` (target side); a column set on both sides is a match of that kind.

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from matching.profiles import MemberProfile, normalise_tag, normalise_tags
+from belonging.matching.profiles import MemberProfile, normalise_tag, normalise_tags
 
 FORMATS = ("online", "in_person")
 STATUSES = ("open", "closed")

@@ -22,13 +22,13 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from graph.community_graph import CommunityGraph
-from matching.candidates import FEW_TIES
-from matching.features import feature_names
-from matching.neighbourhood import TieView, shuffled_postings
-from matching.profiles import MemberProfile
-from matching.ranking import PairRanker, fit_rankers
-from matching.silos import detect_silos
+from belonging.graph.community_graph import CommunityGraph
+from belonging.matching.candidates import FEW_TIES
+from belonging.matching.features import feature_names
+from belonging.matching.neighbourhood import TieView, shuffled_postings
+from belonging.matching.profiles import MemberProfile
+from belonging.matching.ranking import PairRanker, fit_rankers
+from belonging.matching.silos import detect_silos
 
 NEW_MEMBER_DAYS = 30
 """Members who joined less than this many days ago count as new."""

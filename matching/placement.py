@@ -72,8 +72,8 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from matching.groups import FORMATS, ProposedGroup, SupportGroup, format_label, gather_new_groups
-from matching.profiles import MemberProfile, normalise_tags
+from belonging.matching.groups import FORMATS, ProposedGroup, SupportGroup, format_label, gather_new_groups
+from belonging.matching.profiles import MemberProfile, normalise_tags
 
 FIT_DECIMALS = 4
 MIN_FIT = 0.01

@@ -24,13 +24,13 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from graph.community_graph import symmetric_adjacency
-from matching.candidates import FEW_TIES_BUDGET, budget_for, candidate_pool
-from matching.features import pair_features
-from matching.neighbourhood import TieView, TwoHop
+from belonging.graph.community_graph import symmetric_adjacency
+from belonging.matching.candidates import FEW_TIES_BUDGET, budget_for, candidate_pool
+from belonging.matching.features import pair_features
+from belonging.matching.neighbourhood import TieView, TwoHop
 
 if TYPE_CHECKING:
-    from matching.index import SuggestionIndex
+    from belonging.matching.index import SuggestionIndex
 
 MODEL_REVISION = 1
 

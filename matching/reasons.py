@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 if TYPE_CHECKING:
-    from matching.index import SuggestionIndex
+    from belonging.matching.index import SuggestionIndex
 
 MAX_TAGS_NAMED = 3
 Reason = dict[str, object]

@@ -27,11 +27,11 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from matching.candidates import FEW_TIES, budget_for, candidate_pool
-from matching.features import pair_features
-from matching.index import NEW_MEMBER_DAYS, SuggestionIndex, epoch_seconds
-from matching.reasons import Reason, ReasonWriter
-from matching.silos import NO_SILO
+from belonging.matching.candidates import FEW_TIES, budget_for, candidate_pool
+from belonging.matching.features import pair_features
+from belonging.matching.index import NEW_MEMBER_DAYS, SuggestionIndex, epoch_seconds
+from belonging.matching.reasons import Reason, ReasonWriter
+from belonging.matching.silos import NO_SILO
 
 FEW_TIES_BONUS = 1.0
 """Log-odds added for a candidate with no ties; a candidate with d ties gets this / (1 + d)."""

@@ -10,15 +10,25 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from service import auth
-from service import reports as report_jobs
-from service.config import Settings
-from service.database import EmbeddedPostgres, migrate, open_pool, resolve_database_url
-from service.errors import install_error_handlers
-from service.indexes import IndexCache
-from service.jobs import Worker
-from service.middleware import AccessLog, BodyLimit
-from service.routers import communities, connections, dashboard, groups, health, jobs, members, reports, suggestions
+from belonging.service import auth
+from belonging.service import reports as report_jobs
+from belonging.service.config import Settings
+from belonging.service.database import EmbeddedPostgres, migrate, open_pool, resolve_database_url
+from belonging.service.errors import install_error_handlers
+from belonging.service.indexes import IndexCache
+from belonging.service.jobs import Worker
+from belonging.service.middleware import AccessLog, BodyLimit
+from belonging.service.routers import (
+    communities,
+    connections,
+    dashboard,
+    groups,
+    health,
+    jobs,
+    members,
+    reports,
+    suggestions,
+)
 
 log = logging.getLogger("belonging.app")
 

@@ -15,13 +15,13 @@ from typing import Any
 import psycopg
 from tqdm import tqdm
 
-from service import auth, imports, logs
-from service.app import admin_token, create_app
-from service.config import Settings
-from service.database import EmbeddedPostgres, migrate, resolve_database_url
-from service.demo_data import generate_demo_community
-from service.errors import ApiError
-from service.repository import communities, groups
+from belonging.service import auth, imports, logs
+from belonging.service.app import admin_token, create_app
+from belonging.service.config import Settings
+from belonging.service.database import EmbeddedPostgres, MigrationsMissing, migrate, resolve_database_url
+from belonging.service.demo_data import generate_demo_community
+from belonging.service.errors import ApiError
+from belonging.service.repository import communities, groups
 
 DEMO_SLUG = "demo"
 LIST_COLUMNS = ("interests", "needs", "offers", "private_needs", "formats", "languages")
@@ -246,7 +246,10 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = Settings()
     logs.configure(settings.log_level)
-    args.func(settings, args)
+    try:
+        args.func(settings, args)
+    except MigrationsMissing as error:
+        sys.exit(f"belonging: {error}")
 
 
 if __name__ == "__main__":

@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import psycopg
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from service.config import Settings
+from belonging.service.config import Settings
 
 log = logging.getLogger("belonging.database")
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Migrations ship inside the package (``belonging.migrations``), so a wheel carries its schema.
+MIGRATIONS_PACKAGE = "belonging.migrations"
 # Any constant works; it only has to be the same in every process that migrates.
 _MIGRATION_LOCK_ID = 7_240_331
 
@@ -66,28 +70,41 @@ def open_pool(url: str, settings: Settings) -> AsyncConnectionPool:
     )
 
 
-def migration_files(directory: Path = MIGRATIONS_DIR) -> list[Path]:
+class MigrationsMissing(RuntimeError):
+    """No migration files were found: the installation is broken, and serving would only fail later."""
+
+
+def migration_files(directory: Traversable | Path | None = None) -> list[Traversable | Path]:
     """SQL files in name order (names are date-prefixed, so that is the order they were written)."""
-    return sorted(directory.glob("*.sql"))
+    folder = directory if directory is not None else resources.files(MIGRATIONS_PACKAGE)
+    files = sorted((entry for entry in folder.iterdir() if entry.name.endswith(".sql")), key=lambda entry: entry.name)
+    if not files:
+        raise MigrationsMissing(f"no migration files in {folder}; the belonging package is incomplete, reinstall it")
+    return files
 
 
-def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
+_CREATE_LEDGER = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " name text PRIMARY KEY,"
+    " applied_at timestamptz NOT NULL DEFAULT now())"
+)
+
+
+def migrate(url: str, directory: Traversable | Path | None = None) -> list[str]:
     """Apply every migration not yet recorded, each exactly once and in its own transaction.
 
     An advisory lock serialises concurrent migrators (several workers starting together).
-    Returns the names applied by this call.
+    Returns the names applied by this call; raises :class:`MigrationsMissing` when the package
+    holds no migration files at all.
     """
+    files = migration_files(directory)
     applied: list[str] = []
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK_ID,))
         try:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " name text PRIMARY KEY,"
-                " applied_at timestamptz NOT NULL DEFAULT now())"
-            )
+            conn.execute(_CREATE_LEDGER)
             done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
-            for path in migration_files(directory):
+            for path in files:
                 if path.name in done:
                     continue
                 with conn.transaction():
@@ -98,3 +115,15 @@ def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK_ID,))
     return applied
+
+
+async def pending_migrations(conn: AsyncConnection) -> list[str]:
+    """Names of shipped migrations this database has not applied yet (all of them on an empty one)."""
+    shipped = [path.name for path in migration_files()]
+    cur = await conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+    row = await cur.fetchone()
+    if row is None or not row[0]:
+        return shipped
+    cur = await conn.execute("SELECT name FROM schema_migrations")
+    done = {name for (name,) in await cur.fetchall()}
+    return [name for name in shipped if name not in done]

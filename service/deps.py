@@ -9,11 +9,11 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg import AsyncConnection
 
-from service import auth
-from service.errors import ApiError
-from service.repository import communities
-from service.repository.communities import CommunityRow
-from service.schemas import SLUG_PATTERN
+from belonging.service import auth
+from belonging.service.errors import ApiError
+from belonging.service.repository import communities
+from belonging.service.repository.communities import CommunityRow
+from belonging.service.schemas import SLUG_PATTERN
 
 _bearer = HTTPBearer(auto_error=False, description="Admin token, platform key or organiser key.")
 

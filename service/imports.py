@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterable
 from psycopg import AsyncConnection
 from pydantic import TypeAdapter
 
-from service.ndjson import LineErrors, parse_lines
-from service.repository import communities, connections, members
-from service.schemas import ConnectionIn, MemberImportLine
+from belonging.service.ndjson import LineErrors, parse_lines
+from belonging.service.repository import communities, connections, members
+from belonging.service.schemas import ConnectionIn, MemberImportLine
 
 _member_line = TypeAdapter(MemberImportLine)
 _connection_line = TypeAdapter(ConnectionIn)

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 
 from psycopg_pool import AsyncConnectionPool
 
-from graph.community_graph import CommunityGraph
-from matching.index import SuggestionIndex
-from matching.profiles import MemberProfile
-from service.repository import snapshot
-from service.repository.snapshot import CommunitySnapshot
+from belonging.graph.community_graph import CommunityGraph
+from belonging.matching.index import SuggestionIndex
+from belonging.matching.profiles import MemberProfile
+from belonging.service.repository import snapshot
+from belonging.service.repository.snapshot import CommunitySnapshot
 
 log = logging.getLogger("belonging.indexes")
 

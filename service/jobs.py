@@ -17,7 +17,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from service.repository import jobs as repository
+from belonging.service.repository import jobs as repository
 
 log = logging.getLogger("belonging.jobs")
 

@@ -7,7 +7,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import problem
+from belonging.service.errors import problem
 
 log = logging.getLogger("belonging.access")
 

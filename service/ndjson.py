@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import ValidationError
 
-from service.errors import ApiError, validation_errors
+from belonging.service.errors import ApiError, validation_errors
 
 T = TypeVar("T")
 MAX_REPORTED_ERRORS = 100

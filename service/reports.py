@@ -13,13 +13,13 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from graph.silo_report import compare_reports, silo_report, with_added_ties
-from matching.suggest import suggest
-from service.indexes import CommunityModel, IndexCache
-from service.jobs import JobContext, handler
-from service.repository import jobs as job_repository
-from service.repository import reports as repository
-from service.schemas import CommunitySettings
+from belonging.graph.silo_report import compare_reports, silo_report, with_added_ties
+from belonging.matching.suggest import suggest
+from belonging.service.indexes import CommunityModel, IndexCache
+from belonging.service.jobs import JobContext, handler
+from belonging.service.repository import jobs as job_repository
+from belonging.service.repository import reports as repository
+from belonging.service.schemas import CommunitySettings
 
 SYNC_MAX_TIES = 200_000
 # Member lists never go into stored snapshots.

@@ -16,7 +16,7 @@ from pydantic import (
     field_validator,
 )
 
-from matching.profiles import MAX_TAG_LENGTH, MAX_TAGS, normalise_tag, normalise_tags
+from belonging.matching.profiles import MAX_TAG_LENGTH, MAX_TAGS, normalise_tag, normalise_tags
 
 MEMBER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@+\-]{0,127}$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"

@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg.conninfo import make_conninfo
 
-from service.app import create_app
-from service.config import Settings
-from service.database import EmbeddedPostgres, migrate
+from belonging.service.app import create_app
+from belonging.service.config import Settings
+from belonging.service.database import EmbeddedPostgres, migrate
 
 ADMIN_TOKEN = "test-admin-token"
 TEMPLATE = "belonging_test_template"

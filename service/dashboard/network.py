@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from graph.community_graph import CommunityGraph
+from belonging.graph.community_graph import CommunityGraph
 
 MAX_MEMBERS = 300
 #: The fewest members a sampled community is drawn with.

@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from matching.groups import SupportGroup
-from matching.placement import suggest_groups_for_member
-from matching.profiles import MemberProfile
-from matching.suggest import suggest
-from service import reports
-from service.dashboard.network import COLOURS, NetworkPicture, network_picture
-from service.indexes import CommunityModel
+from belonging.matching.groups import SupportGroup
+from belonging.matching.placement import suggest_groups_for_member
+from belonging.matching.profiles import MemberProfile
+from belonging.matching.suggest import suggest
+from belonging.service import reports
+from belonging.service.dashboard.network import COLOURS, NetworkPicture, network_picture
+from belonging.service.indexes import CommunityModel
 
 #: Members at risk listed on the page with next actions; the CSV export has all of them.
 AT_RISK_LISTED = 50

@@ -9,8 +9,8 @@ from psycopg import AsyncConnection, errors
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from service.auth import IssuedKey
-from service.errors import conflict
+from belonging.service.auth import IssuedKey
+from belonging.service.errors import conflict
 
 
 @dataclass(frozen=True)

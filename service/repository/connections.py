@@ -8,7 +8,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from service.repository.copy import copy_rows
+from belonging.service.repository.copy import copy_rows
 
 
 def ordered(a: str, b: str) -> tuple[str, str]:

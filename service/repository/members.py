@@ -9,7 +9,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from service.repository.copy import copy_rows
+from belonging.service.repository.copy import copy_rows
 
 PROFILE_COLUMNS = (
     "display_name", "interests", "needs", "offers", "private_needs", "attributes", "formats",

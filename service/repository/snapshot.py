@@ -7,7 +7,7 @@ from typing import Any
 
 from psycopg import AsyncConnection, IsolationLevel
 
-from service.repository import connections, members, suggestions
+from belonging.service.repository import connections, members, suggestions
 
 
 @dataclass(frozen=True)

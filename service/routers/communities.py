@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from service.auth import issue_key
-from service.deps import AdminOnly, Conn, OrganiserCommunity
-from service.repository import communities
-from service.schemas import CommunityCreated, CommunityIn, CommunitySettings, CommunitySettingsPatch
+from belonging.service.auth import issue_key
+from belonging.service.deps import AdminOnly, Conn, OrganiserCommunity
+from belonging.service.repository import communities
+from belonging.service.schemas import CommunityCreated, CommunityIn, CommunitySettings, CommunitySettingsPatch
 
 router = APIRouter(prefix="/v1/communities", tags=["communities"])
 

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
 
-from service import imports, ndjson
-from service.deps import Conn, PlatformCommunity
-from service.errors import ApiError, invalid, not_found
-from service.repository import communities, connections, members
-from service.schemas import (
+from belonging.service import imports, ndjson
+from belonging.service.deps import Conn, PlatformCommunity
+from belonging.service.errors import ApiError, invalid, not_found
+from belonging.service.repository import communities, connections, members
+from belonging.service.schemas import (
     MEMBER_ID_PATTERN,
     Connection,
     ConnectionIn,

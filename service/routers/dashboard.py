@@ -21,16 +21,16 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from psycopg import AsyncConnection
 
-from service import auth, reports
-from service.dashboard import session as sessions
-from service.dashboard import view
-from service.dashboard.view import DashboardData
-from service.deps import Conn, community_for_key
-from service.errors import ApiError
-from service.repository import communities, groups
-from service.repository import reports as report_repository
-from service.repository.communities import CommunityRow
-from service.schemas import SLUG_PATTERN, CommunitySettings
+from belonging.service import auth, reports
+from belonging.service.dashboard import session as sessions
+from belonging.service.dashboard import view
+from belonging.service.dashboard.view import DashboardData
+from belonging.service.deps import Conn, community_for_key
+from belonging.service.errors import ApiError
+from belonging.service.repository import communities, groups
+from belonging.service.repository import reports as report_repository
+from belonging.service.repository.communities import CommunityRow
+from belonging.service.schemas import SLUG_PATTERN, CommunitySettings
 
 router = APIRouter(prefix="/dashboard/{slug}", tags=["dashboard"], include_in_schema=False)
 templates = Jinja2Templates(directory=FilePath(__file__).resolve().parent.parent / "templates")

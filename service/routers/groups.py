@@ -8,15 +8,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Request, status
 from pydantic import Field, field_validator
 
-from matching.groups import SupportGroup
-from matching.placement import PlacementOptions, propose_placement, suggest_groups_for_member
-from matching.profiles import normalise_tag, normalise_tags
-from service.deps import Conn, OrganiserCommunity, PlatformCommunity
-from service.errors import ApiError, conflict, not_found
-from service.indexes import CommunityModel
-from service.repository import communities, connections, members
-from service.repository import groups as repository
-from service.schemas import MEMBER_ID_PATTERN, Strict
+from belonging.matching.groups import SupportGroup
+from belonging.matching.placement import PlacementOptions, propose_placement, suggest_groups_for_member
+from belonging.matching.profiles import normalise_tag, normalise_tags
+from belonging.service.deps import Conn, OrganiserCommunity, PlatformCommunity
+from belonging.service.errors import ApiError, conflict, not_found
+from belonging.service.indexes import CommunityModel
+from belonging.service.repository import communities, connections, members
+from belonging.service.repository import groups as repository
+from belonging.service.schemas import MEMBER_ID_PATTERN, Strict
 
 router = APIRouter(prefix="/v1/communities/{slug}", tags=["groups"])
 GroupIdPath = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$", description="The group's id.")]

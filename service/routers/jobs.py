@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
-from service.deps import Conn, OrganiserCommunity
-from service.errors import not_found
-from service.repository import jobs
+from belonging.service.deps import Conn, OrganiserCommunity
+from belonging.service.errors import not_found
+from belonging.service.repository import jobs
 
 router = APIRouter(prefix="/v1/communities/{slug}/jobs", tags=["jobs"])
 

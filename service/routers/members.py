@@ -8,11 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from service import imports, ndjson
-from service.deps import Conn, PlatformCommunity
-from service.errors import ApiError, not_found
-from service.repository import communities, members
-from service.schemas import MEMBER_ID_PATTERN, ImportResult, Member, MemberIn, MemberPage
+from belonging.service import imports, ndjson
+from belonging.service.deps import Conn, PlatformCommunity
+from belonging.service.errors import ApiError, not_found
+from belonging.service.repository import communities, members
+from belonging.service.schemas import MEMBER_ID_PATTERN, ImportResult, Member, MemberIn, MemberPage
 
 router = APIRouter(prefix="/v1/communities/{slug}/members", tags=["members"])
 MemberIdPath = Annotated[str, Path(pattern=MEMBER_ID_PATTERN, description="The platform's member id.")]

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from service import reports
-from service.deps import Conn, OrganiserCommunity
-from service.errors import ApiError
-from service.repository import jobs, members
-from service.repository import reports as repository
-from service.schemas import MEMBER_ID_PATTERN, Strict
+from belonging.service import reports
+from belonging.service.deps import Conn, OrganiserCommunity
+from belonging.service.errors import ApiError
+from belonging.service.repository import jobs, members
+from belonging.service.repository import reports as repository
+from belonging.service.schemas import MEMBER_ID_PATTERN, Strict
 
 router = APIRouter(prefix="/v1/communities/{slug}/reports", tags=["reports"])
 AttributeQuery = Annotated[list[str], Query(alias="attribute", max_length=20,

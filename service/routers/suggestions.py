@@ -7,13 +7,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from matching.suggest import suggest
-from service.deps import Conn, PlatformCommunity
-from service.errors import ApiError, conflict, not_found
-from service.indexes import CommunityModel
-from service.repository import communities, connections
-from service.repository import suggestions as repository
-from service.schemas import MEMBER_ID_PATTERN, CommunitySettings, Strict
+from belonging.matching.suggest import suggest
+from belonging.service.deps import Conn, PlatformCommunity
+from belonging.service.errors import ApiError, conflict, not_found
+from belonging.service.indexes import CommunityModel
+from belonging.service.repository import communities, connections
+from belonging.service.repository import suggestions as repository
+from belonging.service.schemas import MEMBER_ID_PATTERN, CommunitySettings, Strict
 
 router = APIRouter(prefix="/v1/communities/{slug}", tags=["suggestions"])
 MemberIdPath = Annotated[str, Path(pattern=MEMBER_ID_PATTERN)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from graph import CommunityGraph
+from belonging.graph import CommunityGraph
 
 
 def karate_club() -> nx.Graph:

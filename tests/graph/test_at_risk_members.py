@@ -6,7 +6,7 @@ import networkx as nx
 import numpy as np
 from graph_cases import as_community, random_community, string_nodes
 
-from graph import AtRiskMember, CommunityGraph, at_risk_members, core_members
+from belonging.graph import AtRiskMember, CommunityGraph, at_risk_members, core_members
 
 SQUARE = [("a", "b"), ("b", "c"), ("c", "d"), ("d", "a")]
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from graph_cases import as_community, karate_club, random_community, two_triangles
 
-from graph import (
+from belonging.graph import (
     CommunityGraph,
     attribute_assortativity,
     attribute_mixing_matrix,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from graph import (
+from belonging.graph import (
     CommunityGraph,
     belonging_by_position,
     belonging_scores,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from graph_cases import as_community, random_community
 
-from graph import CommunityGraph, betweenness_centrality, top_brokers
+from belonging.graph import CommunityGraph, betweenness_centrality, top_brokers
 
 
 @pytest.mark.parametrize("normalized", [True, False])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from graph_cases import as_community, random_community
 
-from graph import CommunityGraph, average_clustering, clustering, triangles
+from belonging.graph import CommunityGraph, average_clustering, clustering, triangles
 
 
 def test_average_clustering_equals_networkx(real_graph: nx.Graph) -> None:

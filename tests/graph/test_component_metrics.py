@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from graph_cases import as_community, random_community, string_nodes
 
-from graph import (
+from belonging.graph import (
     CommunityGraph,
     articulation_points,
     bridges,

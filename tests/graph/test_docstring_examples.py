@@ -8,15 +8,15 @@ import importlib
 import pytest
 
 MODULES = [
-    "graph.at_risk",
-    "graph.belonging",
-    "graph.brokers",
-    "graph.clustering",
-    "graph.communities",
-    "graph.components",
-    "graph.mixing",
-    "graph.silo_report",
-    "graph.ties",
+    "belonging.graph.at_risk",
+    "belonging.graph.belonging",
+    "belonging.graph.brokers",
+    "belonging.graph.clustering",
+    "belonging.graph.communities",
+    "belonging.graph.components",
+    "belonging.graph.mixing",
+    "belonging.graph.silo_report",
+    "belonging.graph.ties",
 ]
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from graph_cases import as_community, karate_club, random_community, two_triangles
 
-from graph import CommunityGraph, silo_report
+from belonging.graph import CommunityGraph, silo_report
 
 TOP_LEVEL_KEYS = {
     "members",

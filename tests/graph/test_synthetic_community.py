@@ -8,7 +8,7 @@ from types import ModuleType
 
 import numpy as np
 
-from graph import attribute_assortativity, isolates
+from belonging.graph import attribute_assortativity, isolates
 
 
 def load_synthetic() -> ModuleType:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from graph_cases import two_triangles
 
-from graph import CommunityGraph, compare_reports, silo_report, with_added_ties
+from belonging.graph import CommunityGraph, compare_reports, silo_report, with_added_ties
 
 
 def test_adding_a_tie_leaves_the_original_community_unchanged() -> None:

@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from matching.groups import ProposedGroup, SupportGroup, gather_new_groups
-from matching.placement import (
+from belonging.matching.groups import ProposedGroup, SupportGroup, gather_new_groups
+from belonging.matching.placement import (
     Placement,
     PlacementOptions,
     greedy_placement,
     propose_placement,
     suggest_groups_for_member,
 )
-from matching.profiles import MemberProfile
+from belonging.matching.profiles import MemberProfile
 
 
 def member(member_id: str, *needs: str, **profile: object) -> MemberProfile:

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from graph import CommunityGraph
-from matching.index import SuggestionIndex
-from matching.profiles import MemberProfile
-from matching.suggest import Suggestion, suggest
+from belonging.graph import CommunityGraph
+from belonging.matching.index import SuggestionIndex
+from belonging.matching.profiles import MemberProfile
+from belonging.matching.suggest import Suggestion, suggest
 
 
 def build(

@@ -13,13 +13,13 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from graph import CommunityGraph
-from matching.features import feature_names
-from matching.index import SuggestionIndex
-from matching.neighbourhood import TieView, two_hop
-from matching.profiles import MemberProfile
-from matching.ranking import PairRanker
-from matching.suggest import suggest
+from belonging.graph import CommunityGraph
+from belonging.matching.features import feature_names
+from belonging.matching.index import SuggestionIndex
+from belonging.matching.neighbourhood import TieView, two_hop
+from belonging.matching.profiles import MemberProfile
+from belonging.matching.ranking import PairRanker
+from belonging.matching.suggest import suggest
 
 SEEDS = [0, 1, 2]
 SUPPORT = ("cv writing", "tax forms", "grief", "english practice", "childcare", "cycling repair")

@@ -6,7 +6,7 @@ import asyncio
 
 import psycopg
 
-from service.repository.copy import copy_rows, encode_row
+from belonging.service.repository.copy import copy_rows, encode_row
 
 
 def test_null_bool_and_numbers_use_copy_text_spelling() -> None:

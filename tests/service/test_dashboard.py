@@ -21,14 +21,14 @@ import uvicorn
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, sync_playwright
 
-from graph.at_risk import at_risk_members
-from graph.communities import leiden_communities
-from graph.community_graph import CommunityGraph
-from service.app import create_app
-from service.config import Settings
-from service.dashboard import session as sessions
-from service.dashboard import view
-from service.dashboard.network import MAX_MEMBERS, MIN_SNOWBALL, network_picture
+from belonging.graph.at_risk import at_risk_members
+from belonging.graph.communities import leiden_communities
+from belonging.graph.community_graph import CommunityGraph
+from belonging.service.app import create_app
+from belonging.service.config import Settings
+from belonging.service.dashboard import session as sessions
+from belonging.service.dashboard import view
+from belonging.service.dashboard.network import MAX_MEMBERS, MIN_SNOWBALL, network_picture
 from tests.conftest import ADMIN, ADMIN_TOKEN, CommunityKeys
 
 CHROMIUM = Path("/usr/bin/chromium")

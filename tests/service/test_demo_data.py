@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from matching.profiles import normalise_tags
-from service.demo_data import COHORTS, DemoCommunity, generate_demo_community
+from belonging.matching.profiles import normalise_tags
+from belonging.service.demo_data import COHORTS, DemoCommunity, generate_demo_community
 
 SEEDS = [0, 1, 7, 42, 2024]
 REQUIRED_KEYS = {

@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from service.database import EmbeddedPostgres, migrate, migration_files
-from service.logs import JsonFormatter
+from belonging.service.database import EmbeddedPostgres, migrate, migration_files
+from belonging.service.logs import JsonFormatter
 from tests.conftest import CommunityKeys, create_database, drop_database
 
 

@@ -8,7 +8,7 @@ import networkx as nx
 import pytest
 from fastapi.testclient import TestClient
 
-from service import reports
+from belonging.service import reports
 from tests.conftest import CommunityKeys
 
 
@@ -124,7 +124,7 @@ def test_large_community_report_runs_as_a_job(
     assert response.status_code == 202
     status_url = response.json()["status_url"]
     assert response.headers["location"] == status_url
-    from service.jobs import run_one
+    from belonging.service.jobs import run_one
 
     assert client.portal.call(run_one, client.app.state.pool, client.app.state)
     job = client.get(status_url, headers=community.organiser).json()
@@ -134,7 +134,7 @@ def test_large_community_report_runs_as_a_job(
 def test_daily_snapshots_are_scheduled_once_a_day(
     client: TestClient, community: CommunityKeys, karate: nx.Graph
 ) -> None:
-    from service.jobs import run_one
+    from belonging.service.jobs import run_one
 
     client.portal.call(reports.schedule_daily_snapshots, client.app.state.pool)
     client.portal.call(reports.schedule_daily_snapshots, client.app.state.pool)
