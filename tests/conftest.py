@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -110,3 +115,49 @@ def community(client: TestClient) -> CommunityKeys:
 @pytest.fixture
 def other_community(client: TestClient) -> CommunityKeys:
     return make_community(client, "hillside")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    """``belonging serve`` running in its own process against this test's database."""
+
+    base_url: str
+    database_url: str
+
+    def client(self, **kwargs: object) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=60, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """The real server over real sockets, for racing parallel clients against it."""
+    port = _free_port()
+    env = os.environ | {"DATABASE_URL": database_url, "BELONGING_ADMIN_TOKEN": ADMIN_TOKEN,
+                        "BELONGING_DATA_DIR": str(tmp_path / "live"), "BELONGING_LOG_LEVEL": "WARNING"}
+    command = [sys.executable, "-m", "belonging.service.cli", "serve", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the server did not start: " + (process.stderr.read() if process.stderr else ""))
+            time.sleep(0.1)
+        yield LiveServer(base, database_url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
