@@ -8,7 +8,7 @@ from psycopg import AsyncConnection
 from pydantic import TypeAdapter
 
 from belonging.service.ndjson import LineErrors, parse_lines
-from belonging.service.repository import communities, connections, members
+from belonging.service.repository import connections, members
 from belonging.service.schemas import ConnectionIn, MemberImportLine
 
 _member_line = TypeAdapter(MemberImportLine)
@@ -26,7 +26,6 @@ async def import_members(
     # The validated models are plain field holders; their __dict__ is the profile without a dump pass.
     profiles = {line.member_id: line.__dict__ for _, line in lines}
     created, updated = await members.bulk_load(conn, community_id, profiles)
-    await communities.bump_revision(conn, community_id)
     return {"lines": len(lines), "created": created, "updated": updated}
 
 
@@ -56,5 +55,4 @@ async def import_connections(
     ties = _checked_ties(lines, await members.all_ids(conn, community_id), errors)
     errors.raise_if_any("connections")
     created, updated = await connections.bulk_load(conn, community_id, ties)
-    await communities.bump_revision(conn, community_id)
     return {"lines": len(lines), "created": created, "updated": updated}

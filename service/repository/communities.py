@@ -77,14 +77,3 @@ async def update_settings(conn: AsyncConnection, community_id: int, settings: di
         "UPDATE communities SET settings = %(settings)s WHERE community_id = %(cid)s",
         {"settings": Jsonb(settings), "cid": community_id},
     )
-
-
-async def bump_revision(conn: AsyncConnection, community_id: int) -> int:
-    """Mark the community's graph and profiles as changed, in the caller's transaction."""
-    cur = await conn.execute(
-        "UPDATE communities SET revision = revision + 1 WHERE community_id = %(cid)s RETURNING revision",
-        {"cid": community_id},
-    )
-    row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])

@@ -70,26 +70,13 @@ async def exists(conn: AsyncConnection, community_id: int, member_ids: Sequence[
 async def delete(conn: AsyncConnection, community_id: int, member_id: str) -> bool:
     """Erase a member and everything about them.
 
-    Foreign keys cascade to ties, blocks, suggestions and group seats. Placement proposals and
-    job results that name the member are deleted too (they are recomputable); report snapshots
-    hold aggregates only.
+    Foreign keys cascade to ties, blocks, suggestions and group seats; a trigger deletes the
+    placement proposals and job results that name the member (they are recomputable); report
+    snapshots hold aggregates only.
     """
-    params = {"cid": community_id, "mid": member_id}
-    cur = await conn.execute("DELETE FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s", params)
-    if not cur.rowcount:
-        return False
-    await conn.execute(
-        "DELETE FROM placements WHERE community_id = %(cid)s"
-        " AND jsonb_path_exists(result, '$.** ? (@ == $m)', jsonb_build_object('m', %(mid)s::text))",
-        params,
-    )
-    await conn.execute(
-        "DELETE FROM jobs WHERE community_id = %(cid)s AND (result IS NOT NULL OR params IS NOT NULL)"
-        " AND (jsonb_path_exists(coalesce(result, 'null'), '$.** ? (@ == $m)', jsonb_build_object('m', %(mid)s::text))"
-        " OR jsonb_path_exists(params, '$.** ? (@ == $m)', jsonb_build_object('m', %(mid)s::text)))",
-        params,
-    )
-    return True
+    cur = await conn.execute("DELETE FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s",
+                             {"cid": community_id, "mid": member_id})
+    return bool(cur.rowcount)
 
 
 async def page(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request, Response, status
 from belonging.service import imports, ndjson
 from belonging.service.deps import Conn, PlatformCommunity
 from belonging.service.errors import ApiError, invalid, not_found
-from belonging.service.repository import communities, connections, members
+from belonging.service.repository import connections, members
 from belonging.service.schemas import (
     MEMBER_ID_PATTERN,
     Connection,
@@ -42,7 +42,6 @@ async def put_connection(
     _not_self(tie.a, tie.b, "be connected to")
     await _require_members(conn, community.community_id, tie.a, tie.b)
     created = await connections.upsert(conn, community.community_id, tie.a, tie.b, tie.weight, tie.kind)
-    await communities.bump_revision(conn, community.community_id)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return tie.model_dump()
 
@@ -52,7 +51,6 @@ async def delete_connection(a: MemberIdPath, b: MemberIdPath, community: Platfor
     """Remove the tie between `a` and `b` (either order)."""
     if not await connections.delete(conn, community.community_id, a, b):
         raise not_found(f"a connection between {a!r} and {b!r}")
-    await communities.bump_revision(conn, community.community_id)
 
 
 @router.get("/members/{member_id}/connections", response_model=MemberConnections)
@@ -80,8 +78,7 @@ async def put_block(
     """`member_id` never wants to be suggested to, or grouped with, `other_id` (works both ways)."""
     _not_self(member_id, other_id, "block")
     await _require_members(conn, community.community_id, member_id, other_id)
-    if await connections.block(conn, community.community_id, member_id, other_id):
-        await communities.bump_revision(conn, community.community_id)
+    await connections.block(conn, community.community_id, member_id, other_id)
 
 
 @router.delete("/members/{member_id}/blocks/{other_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -91,4 +88,3 @@ async def delete_block(
     """Lift a block that `member_id` set on `other_id`."""
     if not await connections.unblock(conn, community.community_id, member_id, other_id):
         raise not_found(f"a block by {member_id!r} on {other_id!r}")
-    await communities.bump_revision(conn, community.community_id)

@@ -14,7 +14,7 @@ from belonging.matching.profiles import normalise_tag, normalise_tags
 from belonging.service.deps import Conn, OrganiserCommunity, PlatformCommunity
 from belonging.service.errors import ApiError, conflict, not_found
 from belonging.service.indexes import CommunityModel
-from belonging.service.repository import communities, connections, members
+from belonging.service.repository import connections, members
 from belonging.service.repository import groups as repository
 from belonging.service.schemas import MEMBER_ID_PATTERN, Strict
 
@@ -145,7 +145,6 @@ async def delete_group(group_id: GroupIdPath, community: OrganiserCommunity, con
     """Delete a group and its memberships."""
     if not await repository.delete(conn, community.community_id, group_id):
         raise not_found(f"group {group_id!r}")
-    await communities.bump_revision(conn, community.community_id)
 
 
 @router.put("/groups/{group_id}/members/{member_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -166,7 +165,6 @@ async def add_group_member(
     if blocked:
         raise conflict(f"{member_id!r} has a block with {len(blocked)} member(s) of this group")
     await repository.add_member(conn, community.community_id, group_id, member_id)
-    await communities.bump_revision(conn, community.community_id)
 
 
 @router.delete("/groups/{group_id}/members/{member_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -176,7 +174,6 @@ async def remove_group_member(
     """Take a member out of a group."""
     if not await repository.remove_member(conn, community.community_id, group_id, member_id):
         raise not_found(f"member {member_id!r} in group {group_id!r}")
-    await communities.bump_revision(conn, community.community_id)
 
 
 # --- placements ---------------------------------------------------------------------------------
@@ -246,7 +243,6 @@ async def apply_placement(placement_id: GroupIdPath, community: OrganiserCommuni
         raise conflict("a member in this proposal was erased since; propose a new placement")
     if assignments:
         await repository.apply_assignments(conn, community.community_id, placement_id, assignments)
-        await communities.bump_revision(conn, community.community_id)
     return {"placement_id": placement_id, "applied": len(assignments)}
 
 

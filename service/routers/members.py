@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from belonging.service import imports, ndjson
 from belonging.service.deps import Conn, PlatformCommunity
 from belonging.service.errors import ApiError, not_found
-from belonging.service.repository import communities, members
+from belonging.service.repository import members
 from belonging.service.schemas import MEMBER_ID_PATTERN, ImportResult, Member, MemberIn, MemberPage
 
 router = APIRouter(prefix="/v1/communities/{slug}/members", tags=["members"])
@@ -39,7 +39,6 @@ async def put_member(
 ) -> dict:
     """Create or replace a member's profile (201 created, 200 replaced)."""
     member, created = await members.upsert(conn, community.community_id, member_id, profile.model_dump())
-    await communities.bump_revision(conn, community.community_id)
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return member
 
@@ -58,7 +57,6 @@ async def delete_member(member_id: MemberIdPath, community: PlatformCommunity, c
     """Erase a member with their connections, blocks, suggestions and group seats."""
     if not await members.delete(conn, community.community_id, member_id):
         raise not_found(f"member {member_id!r}")
-    await communities.bump_revision(conn, community.community_id)
 
 
 @router.get("", response_model=MemberPage)

@@ -11,7 +11,7 @@ from belonging.matching.suggest import suggest
 from belonging.service.deps import Conn, PlatformCommunity
 from belonging.service.errors import ApiError, conflict, not_found
 from belonging.service.indexes import CommunityModel
-from belonging.service.repository import communities, connections
+from belonging.service.repository import connections
 from belonging.service.repository import suggestions as repository
 from belonging.service.schemas import MEMBER_ID_PATTERN, CommunitySettings, Strict
 
@@ -105,7 +105,6 @@ async def suggestion_feedback(
             if await connections.blocked_with(conn, community.community_id, a, [b]):
                 raise conflict("one of the two members has since blocked the other; no connection was made")
             await connections.strengthen(conn, community.community_id, a, b, 1.0, "suggested")
-            await communities.bump_revision(conn, community.community_id)
             created = True
         await repository.record_outcome(conn, community.community_id, suggestion_id, body.outcome)
     return {"suggestion_id": suggestion_id, "outcome": body.outcome, "connection_created": created}
