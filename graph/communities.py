@@ -14,7 +14,8 @@ from sklearn.metrics import normalized_mutual_info_score
 from belonging.graph.community_graph import CommunityGraph
 from belonging.graph.components import relabel_by_size
 from belonging.graph.mixing import attribute_codes
-from belonging.graph.ties import as_igraph, igraph_seeded, tie_endpoints
+from belonging.graph.randomness import igraph_seeded
+from belonging.graph.ties import as_igraph, tie_endpoints
 
 #: Up to this many ties, Leiden runs until a pass changes nothing.
 UNTIL_STABLE_MAX_TIES = 200_000

@@ -9,7 +9,6 @@ in one silo report) it is built once per ``CommunityGraph`` and shared (and rebu
 
 from __future__ import annotations
 
-import random
 import threading
 import weakref
 from collections.abc import Iterator
@@ -120,21 +119,3 @@ def keep_igraph(graph: CommunityGraph) -> Iterator[None]:
             if _IGRAPH_KEEPERS[graph] == 0:
                 del _IGRAPH_KEEPERS[graph]
                 _IGRAPH_CACHE.pop(graph, None)
-
-
-_IGRAPH_RANDOM_LOCK = threading.Lock()
-
-
-@contextmanager
-def igraph_seeded(seed: int) -> Iterator[None]:
-    """Run igraph's randomised algorithms with their own ``random.Random(seed)``.
-
-    igraph draws from one process-wide generator; it is swapped in and restored under a lock so
-    that concurrent reports neither disturb each other nor Python's global ``random`` state.
-    """
-    with _IGRAPH_RANDOM_LOCK:
-        ig.set_random_number_generator(random.Random(seed))
-        try:
-            yield
-        finally:
-            ig.set_random_number_generator(random)

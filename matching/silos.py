@@ -7,17 +7,13 @@ reports compute their own communities in ``graph/``.
 
 from __future__ import annotations
 
-import random
-import threading
-
 import igraph as ig
 import numpy as np
 import scipy.sparse as sp
 
-NO_SILO = -1
+from belonging.graph.randomness import igraph_seeded
 
-# igraph draws from one process-wide generator; seeding it must not interleave across threads.
-_IGRAPH_RANDOM = threading.Lock()
+NO_SILO = -1
 
 
 def detect_silos(
@@ -40,14 +36,8 @@ def detect_silos(
     if upper.nnz == 0:
         return labels
     graph = ig.Graph(n=n, edges=list(zip(upper.row.tolist(), upper.col.tolist(), strict=True)))
-    with _IGRAPH_RANDOM:
-        ig.set_random_number_generator(random.Random(random_state))
-        try:
-            partition = graph.community_leiden(
-                objective_function="modularity", n_iterations=n_iterations
-            )
-        finally:
-            ig.set_random_number_generator(random)
+    with igraph_seeded(random_state):
+        partition = graph.community_leiden(objective_function="modularity", n_iterations=n_iterations)
     membership = np.asarray(partition.membership)
     has_ties = np.diff(adjacency.indptr) > 0
     sizes = np.bincount(membership[has_ties], minlength=membership.max() + 1)

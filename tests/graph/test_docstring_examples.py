@@ -16,6 +16,7 @@ MODULES = [
     "belonging.graph.components",
     "belonging.graph.mixing",
     "belonging.graph.silo_report",
+    "belonging.graph.randomness",
     "belonging.graph.ties",
 ]
 
