@@ -23,8 +23,10 @@ test: $(STAMP)
 	./scripts/ensure-chromium
 	$(BIN)/python -m pytest
 
+## lint: ruff over everything, mypy over the installed names (belonging.service, .matching, .graph)
 lint: $(STAMP)
 	$(BIN)/ruff check service matching graph tests bench
+	PYTHON=$(BIN)/python ./scripts/typecheck
 
 bench: $(STAMP)
 	$(BIN)/python bench/import_speed.py

@@ -78,7 +78,7 @@ def betweenness_centrality(
         return np.zeros(n, dtype=np.float64)
     converted = as_igraph(graph)
     # igraph counts each unordered pair once; networkx accumulates ordered (source, target) pairs.
-    if pivots is None:
+    if pivots is None or k is None:
         ordered = 2.0 * np.asarray(converted.betweenness(directed=False), dtype=np.float64)
     else:
         ordered = 2.0 * np.asarray(
@@ -87,13 +87,13 @@ def betweenness_centrality(
     if n <= 2:
         return ordered
     if normalized:
-        if pivots is None:
+        if pivots is None or k is None:
             return ordered / ((n - 1) * (n - 2))
         is_pivot = np.zeros(n, dtype=bool)
         is_pivot[pivots] = True
         scale = np.where(is_pivot, 1.0 / ((k - 1) * (n - 2)), 1.0 / (k * (n - 2)))
         return ordered * scale
-    if pivots is None:
+    if pivots is None or k is None:
         return ordered / 2.0
     is_pivot = np.zeros(n, dtype=bool)
     is_pivot[pivots] = True

@@ -163,7 +163,8 @@ def gather_new_groups(
         languages = normalise_tags(member.languages)
         pairs = [(need, f) for need in needs.get(member.member_id, ()) for f in formats]
         for need, f in pairs:
-            for language in languages or [None]:
+            language_options: list[str | None] = [*languages] or [None]  # None: any language
+            for language in language_options:
                 pools.setdefault((need, f, language), []).append(member.member_id)
         if not languages:
             any_language.append((member, pairs))

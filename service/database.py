@@ -8,6 +8,7 @@ import warnings
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
@@ -32,7 +33,7 @@ class EmbeddedPostgres:
 
     def __init__(self, data_dir: Path) -> None:
         self.pgdata = (data_dir / "pgdata").resolve()
-        self._server = None
+        self._server: Any = None  # pgserver's PostgresServer, once started
 
     def start(self) -> str:
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.pgdata.parent))

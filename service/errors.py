@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -49,7 +50,7 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+def validation_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     """Pydantic errors as ``{"field", "message"}`` pairs a person can read."""
     return [{"field": _location(e.get("loc", ())), "message": e.get("msg", "")} for e in errors]
 

@@ -28,6 +28,10 @@ MemberId = Annotated[str, StringConstraints(pattern=MEMBER_ID_PATTERN)]
 Format = Literal["online", "in_person"]
 
 
+def _both_formats() -> list[Format]:
+    return ["online", "in_person"]
+
+
 def _tags(values: list[str]) -> list[str]:
     tags = normalise_tags(values)
     too_long = [t for t in tags if len(t) > MAX_TAG_LENGTH]
@@ -90,7 +94,7 @@ class MemberIn(Strict):
         description="Organiser-defined dimensions such as cohort or neighbourhood.",
     )
     formats: list[Format] = Field(
-        default_factory=lambda: ["online", "in_person"],
+        default_factory=_both_formats,
         min_length=1,
         description="Meeting formats the member accepts; both when not given.",
     )

@@ -27,4 +27,4 @@ async def readyz(request: Request) -> JSONResponse:
     if pending:
         return JSONResponse({"status": "unavailable", "database": "migrations pending", "pending": pending},
                             status_code=503)
-    return {"status": "ok", "database": "ok"}
+    return JSONResponse({"status": "ok", "database": "ok"})
