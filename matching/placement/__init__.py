@@ -53,11 +53,15 @@ The solve
     as possible, and more than first come, first served.
 
 Private needs
-    Reasons go to organisers, and private needs are never shown to anyone else, so placement
-    reasons call a private need "a private need" and give no counts that could identify it.
-    The assignment itself tells the organiser which group the member joins; that is what the
-    member's private need was given for. :func:`suggest_groups_for_member` is the member's own
-    view and names their needs.
+    Private needs are matched on (a member can be seated in an existing group for one) but
+    never shown to anyone else. Everything an organiser reads (reasons, unplaced reasons,
+    candidate lists, proposed groups) is told from an organiser view of the member that holds
+    only public needs (:mod:`.explain`): a seat that rests only on a private need gets no need
+    reason, unplaced reasons follow public needs only, a member whose only open needs are
+    private is not listed as unplaced (or, when requested by id, has "no need to place"), and
+    new groups are proposed for public needs only. The assignment itself tells the organiser
+    which group the member joins; that is what the member's private need was given for.
+    :func:`suggest_groups_for_member` is the member's own view and names all their needs.
 """
 
 from belonging.matching.placement.fit import round_fit

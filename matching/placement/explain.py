@@ -1,15 +1,24 @@
 """Explanations for organisers: why each assignment fits, why a member got no group, and the
-new groups proposed for those left waiting."""
+new groups proposed for those left waiting.
+
+Everything here speaks about a member through a :class:`MemberView`, which holds only the needs
+that may be named to whoever reads the explanation. The organiser's view
+(:func:`organiser_view`) is built from public needs alone, so no reason, unplaced reason,
+candidate list or proposed group can mention or hint at a private need: it would take a new
+field, not a forgotten filter. The member's own view (:func:`own_view`) names all their needs.
+"""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from belonging.matching.groups import FORMATS, format_label, gather_new_groups
+from belonging.matching.groups import FORMATS, ProposedGroup, SupportGroup, format_label, gather_new_groups
 from belonging.matching.placement.options import PlacementOptions
 from belonging.matching.placement.problem import Problem
 from belonging.matching.placement.results import (
@@ -23,8 +32,77 @@ from belonging.matching.placement.results import (
 )
 from belonging.matching.profiles import MemberProfile, normalise_tags
 
-PRIVATE_NEED = "a private need"
 
+@dataclass(frozen=True)
+class MemberView:
+    """What an explanation may know about one member.
+
+    ``needs`` are the open needs the explanation may name; ``lists_needs`` says whether the
+    member lists any need the reader may know of. There is deliberately no other need field.
+    """
+
+    member_id: str
+    needs: tuple[str, ...]
+    lists_needs: bool
+    interests: tuple[str, ...]
+    attributes: Mapping[str, str]
+    formats: tuple[str, ...]
+    languages: tuple[str, ...]
+    ties: int
+
+
+def organiser_view(member: MemberProfile, open_needs: Sequence[str], ties: int) -> MemberView:
+    """The member as an organiser may see them: public open needs only."""
+    public = set(member.needs)
+    return MemberView(
+        member.member_id,
+        tuple(n for n in open_needs if n in public),
+        bool(member.needs),
+        member.interests,
+        member.attributes,
+        member.formats,
+        tuple(normalise_tags(member.languages)),
+        ties,
+    )
+
+
+def own_view(member: MemberProfile, open_needs: Sequence[str], ties: int) -> MemberView:
+    """The member as they see themself: every open need, private ones included."""
+    return MemberView(
+        member.member_id,
+        tuple(open_needs),
+        bool(member.all_needs),
+        member.interests,
+        member.attributes,
+        member.formats,
+        tuple(normalise_tags(member.languages)),
+        ties,
+    )
+
+
+@dataclass(frozen=True)
+class GroupCompany:
+    """The known current members of one group, as explanations use them: their interests and
+    how many share each value of the attributes the run mixes on."""
+
+    interests: tuple[frozenset[str], ...]
+    values: Mapping[str, Counter[str]]
+
+    @property
+    def size(self) -> int:
+        return len(self.interests)
+
+
+def group_company(problem: Problem) -> list[GroupCompany]:
+    attributes = {a for a in (problem.options.spread_attribute, problem.options.avoid_lone_attribute) if a}
+    companies = []
+    for group in problem.groups:
+        known = [problem.profiles[m] for m in group.member_ids if m in problem.profiles]
+        values = {
+            a: Counter(v for o in known if (v := o.attributes.get(a)) is not None) for a in attributes
+        }
+        companies.append(GroupCompany(tuple(frozenset(o.interests) for o in known), values))
+    return companies
 
 
 def explain_placement(
@@ -34,71 +112,60 @@ def explain_placement(
     options: PlacementOptions,
     started: float,
 ) -> Placement:
-    start = problem.pair_start
+    """The organiser's placement: assignments with reasons, unplaced members with the specific
+    reason, and proposed new groups, all told from :func:`organiser_view`."""
     groups = problem.groups
-    assignments: list[Assignment] = []
-    unplaced: list[Unplaced] = []
+    start = problem.pair_start.tolist()
+    fit = problem.fit.tolist()
+    pair_group = problem.pair_group.tolist()
+    chosen_list = chosen.tolist()
+    companies = group_company(problem)
     left = problem.seats - np.bincount(problem.pair_group[chosen], minlength=len(groups))
     placed_in: dict[int, set[str]] = {}
     for j in np.flatnonzero(chosen).tolist():
-        member_id = problem.to_place[problem.pair_member[j]].member_id
-        placed_in.setdefault(int(problem.pair_group[j]), set()).add(member_id)
-    topic_index: dict[str, list[int]] = {}
-    for k, group in enumerate(groups):
-        if problem.in_scope[k]:
-            for topic in group.topics:
-                topic_index.setdefault(topic, []).append(k)
+        placed_in.setdefault(pair_group[j], set()).add(problem.to_place[problem.pair_member[j]].member_id)
+    funnel = _Funnel(problem, left, placed_in, greedy=stats.method == "greedy")
 
+    assignments: list[Assignment] = []
+    unplaced: list[Unplaced] = []
+    waiting: list[tuple[int, int, MemberView]] = []
     for member in problem.no_need:
-        reason = (
-            "no need to place: every need is already served by a current group"
-            if member.all_needs
-            else "no need to place: no needs listed"
-        )
-        unplaced.append(Unplaced(member.member_id, reason, "no_need", () if options.explain else None))
+        view = organiser_view(member, (), 0)
+        unplaced.append(Unplaced(member.member_id, _no_need(view), "no_need", () if options.explain else None))
     for i, member in enumerate(problem.to_place):
+        view = organiser_view(member, problem.needs[i], int(problem.degree[i]))
         pairs = range(start[i], start[i + 1])
+        mine = sorted((j for j in pairs if chosen_list[j]), key=lambda j: -fit[j])
         candidates = None
         if options.explain:
-            ranked = sorted(pairs, key=lambda j: (-problem.fit[j], groups[problem.pair_group[j]].group_id))
-            candidates = tuple(
-                Candidate(groups[problem.pair_group[j]].group_id, float(problem.fit[j]))
-                for j in ranked
+            nameable = set(view.needs)
+            shown = [j for j in pairs if chosen_list[j] or not nameable.isdisjoint(groups[pair_group[j]].topics)]
+            shown.sort(key=lambda j: (-fit[j], groups[pair_group[j]].group_id))
+            candidates = tuple(Candidate(groups[pair_group[j]].group_id, fit[j]) for j in shown)
+        for j in mine:
+            group = groups[pair_group[j]]
+            reasons = assignment_reasons(
+                view, group, companies[pair_group[j]], problem.interest[j] > 0, options
             )
-        mine = [j for j in pairs if chosen[j]]
-        for j in sorted(mine, key=lambda j: -problem.fit[j]):
-            assignments.append(
-                Assignment(
-                    member.member_id,
-                    groups[problem.pair_group[j]].group_id,
-                    float(problem.fit[j]),
-                    assignment_reasons(problem, j),
-                    candidates,
-                )
-            )
-        if not mine:
-            text, kind = _unplaced_reason(
-                problem, i, topic_index, left, placed_in, greedy=stats.method == "greedy"
-            )
+            assignments.append(Assignment(member.member_id, group.group_id, fit[j], reasons, candidates))
+        if mine:
+            continue
+        if view.needs:
+            text, kind = funnel.reason(view)
             unplaced.append(Unplaced(member.member_id, text, kind, candidates))
+            waiting.append((view.ties, i, view))
+        elif problem.requested:
+            # Only private needs are open: to the organiser, there is nothing to place.
+            unplaced.append(Unplaced(member.member_id, _no_need(view), "no_need", () if options.explain else None))
 
-    waiting = {u.member_id for u in unplaced if u.kind != "no_need"}
-    positions = [i for i, m in enumerate(problem.to_place) if m.member_id in waiting]
-    positions.sort(key=lambda i: (problem.degree[i], i))
-    proposed = gather_new_groups(
-        [problem.to_place[i] for i in positions],
-        {problem.to_place[i].member_id: problem.needs[i] for i in positions},
-        blocked=problem.blocked,
-        target_size=options.target_group_size,
-        min_size=options.min_new_group_size,
-    )
+    waiting.sort(key=lambda w: w[:2])
+    proposed = proposed_groups([w[2] for w in waiting], problem.blocked, options)
     objective = math.fsum(a.fit for a in assignments)
-    seconds = time.perf_counter() - started
     stats = SolverStats(
         stats.method,
         stats.status,
         stats.mip_gap,
-        seconds,
+        time.perf_counter() - started,
         stats.solve_seconds,
         stats.pairs,
         stats.columns,
@@ -107,8 +174,23 @@ def explain_placement(
     return Placement(tuple(assignments), tuple(unplaced), tuple(proposed), objective, stats)
 
 
-def _need_label(need: str, member: MemberProfile, own_view: bool) -> str:
-    return need if own_view or need in member.needs else PRIVATE_NEED
+def proposed_groups(
+    waiting: Sequence[MemberView], blocked: Mapping[str, frozenset[str]], options: PlacementOptions
+) -> list[ProposedGroup]:
+    """New groups for members left waiting, gathered by the needs their views may name."""
+    return gather_new_groups(
+        waiting,
+        {view.member_id: view.needs for view in waiting},
+        blocked=blocked,
+        target_size=options.target_group_size,
+        min_size=options.min_new_group_size,
+    )
+
+
+def _no_need(view: MemberView) -> str:
+    if view.lists_needs:
+        return "no need to place: every need is already served by a current group"
+    return "no need to place: no needs listed"
 
 
 def _join(words: Sequence[str], last: str = "and") -> str:
@@ -118,31 +200,36 @@ def _join(words: Sequence[str], last: str = "and") -> str:
     return f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
-def assignment_reasons(problem: Problem, j: int, own_view: bool = False) -> tuple[Reason, ...]:
-    """Why pair ``j`` fits, in plain words; private needs unnamed unless ``own_view``."""
-    i, k = int(problem.pair_member[j]), int(problem.pair_group[j])
-    member, group = problem.to_place[i], problem.groups[k]
-    options = problem.options
-    served = [n for n in problem.needs[i] if n in group.topics]
-    labels = list(dict.fromkeys(_need_label(n, member, own_view) for n in served))
-    public = tuple(n for n in served if own_view or n in member.needs)
-    reasons = [Reason("need", f"serves {_join(labels)}", public)]
+def assignment_reasons(
+    view: MemberView,
+    group: SupportGroup,
+    company: GroupCompany,
+    shares_interests: bool,
+    options: PlacementOptions,
+) -> tuple[Reason, ...]:
+    """Why ``view``'s member fits ``group``, in plain words, naming only the view's needs.
 
-    known = [problem.profiles[m] for m in group.member_ids if m in problem.profiles]
-    if problem.interest[j] > 0:
-        counts: dict[str, int] = {}
+    A seat that rests only on needs the view may not name gets no need reason at all.
+    """
+    reasons = []
+    served = tuple(n for n in view.needs if n in group.topics)
+    if served:
+        reasons.append(Reason("need", f"serves {_join(served)}", served))
+
+    if shares_interests and company.size:
+        mine = frozenset(view.interests)
+        counts: Counter[str] = Counter()
         sharing = 0
-        for other in known:
-            common = set(member.interests) & set(other.interests)
+        for theirs in company.interests:
+            common = mine & theirs
             sharing += bool(common)
-            for tag in common:
-                counts[tag] = counts.get(tag, 0) + 1
+            counts.update(common)
         top = tuple(sorted(counts, key=lambda t: (-counts[t], t))[:3])
-        of = f"{sharing} of {len(known)} current members"
+        of = f"{sharing} of {company.size} current members"
         reasons.append(Reason("interests", f"shares {_join(top)} with {of}", top))
 
-    ties = int(problem.degree[i])
-    if options.priority_weight > 0 and ties <= 2:
+    if options.priority_weight > 0 and view.ties <= 2:
+        ties = view.ties
         text = "no ties in the community yet" if ties == 0 else f"only {ties} tie{'s' * (ties > 1)}"
         reasons.append(Reason("priority", f"{text}, so gets a seat first"))
 
@@ -155,12 +242,12 @@ def assignment_reasons(problem: Problem, j: int, own_view: bool = False) -> tupl
         (options.spread_attribute, options.spread_weight),
         (options.avoid_lone_attribute, options.avoid_lone_weight),
     ):
-        value = member.attributes.get(attribute) if attribute is not None else None
-        if attribute is None or value is None or weight == 0 or not known:
+        value = view.attributes.get(attribute) if attribute is not None else None
+        if attribute is None or value is None or weight == 0 or not company.size:
             continue
-        same = sum(other.attributes.get(attribute) == value for other in known)
+        same = company.values[attribute][value]
         text = (
-            f"{same} of {len(known)} current members share the same {attribute}"
+            f"{same} of {company.size} current members share the same {attribute}"
             if same
             else f"no current member shares the same {attribute}"
         )
@@ -170,130 +257,152 @@ def assignment_reasons(problem: Problem, j: int, own_view: bool = False) -> tupl
     return tuple(reasons)
 
 
-def _unplaced_reason(
-    problem: Problem,
-    i: int,
-    topic_index: Mapping[str, list[int]],
-    left: np.ndarray,
-    placed_in: Mapping[int, set[str]],
-    greedy: bool,
-) -> tuple[str, str]:
-    """The specific reason member ``i`` got no group, need by need, and its kind."""
-    member = problem.to_place[i]
-    groups = problem.groups
-    formats = [f for f in FORMATS if not member.formats or f in member.formats]
-    languages = normalise_tags(member.languages)
-    avoid = problem.blocked.get(member.member_id, frozenset())
-    # Per need: (stage in UNPLACED_KINDS, template with {need}); stage picks the member's kind.
-    parts: list[tuple[str, str, str]] = []
-    for need in problem.needs[i]:
-        private = need not in member.needs
-        serving = [k for k in topic_index.get(need, ()) if member.member_id not in groups[k].member_ids]
-        kind, template = _need_funnel(
-            serving, formats, languages, avoid, left, placed_in, problem, private, greedy
-        )
-        parts.append((kind, template, need))
-    kind = max((p[0] for p in parts), key=UNPLACED_KINDS.index)
-    by_template: dict[str, list[str]] = {}
-    for _, template, need in parts:
-        by_template.setdefault(template, []).append(need)
-    texts = []
-    for template, needs in by_template.items():
-        public = [n for n in needs if n in member.needs]
-        hidden = len(needs) - len(public)
-        if hidden:
-            public.append(PRIVATE_NEED if hidden == 1 else f"{hidden} private needs")
-        texts.append(template.replace("{need}", _join(public, "or")))
-    return "; ".join(texts), kind
+# --- why a member got no group ------------------------------------------------------------------
 
 
-def _need_funnel(
-    serving: list[int],
-    formats: list[str],
-    languages: list[str],
-    avoid: frozenset[str],
-    left: np.ndarray,
-    placed_in: Mapping[int, set[str]],
-    problem: Problem,
-    private: bool,
-    greedy: bool,
-) -> tuple[str, str]:
-    """Follow one need through the eligibility rules and say where its groups ran out.
+@dataclass(frozen=True)
+class _Need:
+    """One need of one member followed through the funnel."""
 
-    Returns the kind and a template in which ``{need}`` stands for the need.
-    """
-    groups = problem.groups
-    who = "members who came earlier" if greedy else "members with a higher fit or priority"
+    view: MemberView
+    formats: tuple[str, ...]
+    avoid: frozenset[str]
+    who: str
 
-    def counted(count: int, one: str, many: str, hidden: str) -> str:
-        # A count could hint at which need a private need is, so private needs get none.
-        text = hidden if private else (one if count == 1 else many)
-        return text.replace("{count}", str(count)).replace("{who}", who)
 
-    if not serving:
-        return "no_group", "no group serves {need}"
-    open_groups = [k for k in serving if groups[k].status == "open"]
-    if not open_groups:
-        return "closed", counted(
-            len(serving),
-            "the only group for {need} is closed",
-            "all {count} groups for {need} are closed",
-            "every group for {need} is closed",
-        )
-    in_format = [k for k in open_groups if groups[k].format in formats]
-    fmt = "" if len(formats) == len(FORMATS) else _join([format_label(f) for f in formats], "or")
-    fmt = fmt + " " if fmt else ""
-    if not in_format:
-        return "format", f"no {fmt}group for " + "{need}"
-    matching = [
-        k
-        for k in in_format
-        if groups[k].language is None or not languages or groups[k].language in languages
-    ]
-    if not matching:
-        return "language", f"no {fmt}group in {_join(languages, 'or')} for " + "{need}"
-    with_seats = [k for k in matching if problem.seats[k] > 0]
-    if not with_seats:
-        return "full", counted(
-            len(matching),
-            "the only matching group for {need} is full",
-            "all {count} matching groups for {need} are full",
-            "every matching group for {need} is full",
-        )
-    reachable = [k for k in with_seats if avoid.isdisjoint(groups[k].member_ids)]
-    if not reachable:
-        return "blocked", counted(
-            len(with_seats),
-            "has a block with a member of the only matching group for {need} with a free seat",
-            "has a block with a member of each of the {count} matching groups for {need} "
+# Each stage keeps the groups that pass one rule; where none is left, the need stopped there.
+# ``say`` gets the number of groups that reached the stage and the number that reached the
+# stage before, and returns a template in which ``{need}`` stands for the need.
+_Keep = Callable[["_Funnel", _Need, int], bool]
+_Say = Callable[[_Need, int, int], str]
+
+
+def _counted(one: str, many: str) -> _Say:
+    def say(need: _Need, count: int, before: int) -> str:
+        return (one if count == 1 else many).replace("{count}", str(count)).replace("{who}", need.who)
+
+    return say
+
+
+def _format_words(need: _Need) -> str:
+    if len(need.formats) == len(FORMATS):
+        return ""
+    return _join([format_label(f) for f in need.formats], "or") + " "
+
+
+def _placed_blocks(need: _Need, count: int, before: int) -> str:
+    if count == before:
+        return _counted(
+            "has a block with a member placed in the only matching group for {need} with a free seat",
+            "has a block with a member placed in each of the {count} matching groups for {need} "
             "with a free seat",
-            "has a block with a member of every matching group for {need} with a free seat",
-        )
-    still_free = [k for k in reachable if left[k] > 0]
-    if any(avoid.isdisjoint(placed_in.get(k, ())) for k in still_free):
-        return "time_limit", (
-            "a matching group for {need} still has a free seat; the solver stopped at its time "
-            "limit before placing this member"
-        )
-    if not still_free:
-        return "outcompeted", counted(
-            len(reachable),
-            "the only matching group for {need} with a free seat was filled by {who}",
-            "the {count} matching groups for {need} with free seats were filled by {who}",
-            "every matching group for {need} with a free seat was filled by {who}",
-        )
-    if len(still_free) == len(reachable):
-        return "blocked", counted(
-            len(reachable),
-            "has a block with a member placed in the only matching group for {need} "
-            "with a free seat",
-            "has a block with a member placed in each of the {count} matching groups for "
-            "{need} with a free seat",
-            "has a block with a member placed in every matching group for {need} with a "
-            "free seat",
-        )
-    return "outcompeted", (
+        )(need, count, before)
+    return (
         "the matching groups for {need} with free seats were filled by "
-        + who
+        + need.who
         + " or hold a member placed in this run that this member has a block with"
     )
+
+
+_STAGES: tuple[tuple[str, _Keep, _Say], ...] = (
+    (
+        "no_group",
+        lambda f, n, k: n.view.member_id not in f.groups[k].member_ids,
+        lambda n, count, before: "no group serves {need}",
+    ),
+    (
+        "closed",
+        lambda f, n, k: f.groups[k].status == "open",
+        _counted("the only group for {need} is closed", "all {count} groups for {need} are closed"),
+    ),
+    (
+        "format",
+        lambda f, n, k: f.groups[k].format in n.formats,
+        lambda n, count, before: f"no {_format_words(n)}group for " + "{need}",
+    ),
+    (
+        "language",
+        lambda f, n, k: f.groups[k].language is None
+        or not n.view.languages
+        or f.groups[k].language in n.view.languages,
+        lambda n, count, before: f"no {_format_words(n)}group in {_join(n.view.languages, 'or')} for " + "{need}",
+    ),
+    (
+        "full",
+        lambda f, n, k: f.seats[k] > 0,
+        _counted("the only matching group for {need} is full", "all {count} matching groups for {need} are full"),
+    ),
+    (
+        "blocked",
+        lambda f, n, k: n.avoid.isdisjoint(f.groups[k].member_ids),
+        _counted(
+            "has a block with a member of the only matching group for {need} with a free seat",
+            "has a block with a member of each of the {count} matching groups for {need} with a free seat",
+        ),
+    ),
+    (
+        "outcompeted",
+        lambda f, n, k: f.left[k] > 0,
+        _counted(
+            "the only matching group for {need} with a free seat was filled by {who}",
+            "the {count} matching groups for {need} with free seats were filled by {who}",
+        ),
+    ),
+    (
+        "blocked_in_run",
+        lambda f, n, k: n.avoid.isdisjoint(f.placed_in.get(k, ())),
+        _placed_blocks,
+    ),
+)
+# A need with a group left after every stage could have been placed: the solve was stopped.
+_STOPPED = (
+    "time_limit",
+    "a matching group for {need} still has a free seat; the solver stopped at its time limit before "
+    "placing this member",
+)
+
+
+class _Funnel:
+    """Follows a member's nameable needs through the eligibility rules and the run's outcome."""
+
+    def __init__(
+        self, problem: Problem, left: np.ndarray, placed_in: Mapping[int, set[str]], greedy: bool
+    ) -> None:
+        self.groups = problem.groups
+        self.seats = problem.seats
+        self.left = left
+        self.placed_in = placed_in
+        self.blocked = problem.blocked
+        self.who = "members who came earlier" if greedy else "members with a higher fit or priority"
+        self.topic_index: dict[str, list[int]] = {}
+        for k, group in enumerate(problem.groups):
+            if problem.in_scope[k]:
+                for topic in group.topics:
+                    self.topic_index.setdefault(topic, []).append(k)
+
+    def reason(self, view: MemberView) -> tuple[str, str]:
+        """The reason ``view``'s member got no group, need by need, and its kind (the stage
+        nearest a seat among the needs)."""
+        formats = tuple(f for f in FORMATS if not view.formats or f in view.formats)
+        need_context = _Need(view, formats, self.blocked.get(view.member_id, frozenset()), self.who)
+        by_template: dict[str, list[str]] = {}
+        kinds = []
+        for need in view.needs:
+            kind, template = self._stopped_at(need_context, self.topic_index.get(need, []))
+            kinds.append(kind)
+            by_template.setdefault(template, []).append(need)
+        kind = max(kinds, key=UNPLACED_KINDS.index)
+        texts = [template.replace("{need}", _join(needs, "or")) for template, needs in by_template.items()]
+        return "; ".join(texts), kind
+
+    def _stopped_at(self, need: _Need, groups: list[int]) -> tuple[str, str]:
+        before = len(groups)
+        for kind, keep, say in _STAGES:
+            passed = [k for k in groups if keep(self, need, k)]
+            if not passed:
+                template = say(need, len(groups), before)
+                if kind == "blocked_in_run":
+                    kind = "blocked" if len(groups) == before else "outcompeted"
+                return kind, template
+            before, groups = len(groups), passed
+        return _STOPPED

@@ -20,12 +20,18 @@ from belonging.matching.profiles import MemberProfile, normalise_tags
 
 @dataclass(eq=False)
 class Problem:
-    """Members to place, groups, and eligible pairs with the terms of their fits."""
+    """Members to place, groups, and eligible pairs with the terms of their fits.
+
+    ``needs`` holds each member's open needs, private ones included: they are matched on. Only
+    explanations built from an organiser view (:mod:`.explain`) may be shown to organisers.
+    ``requested`` says whether the caller named the members to place.
+    """
 
     profiles: dict[str, MemberProfile]
     to_place: list[MemberProfile]
     needs: list[tuple[str, ...]]
     no_need: list[MemberProfile]
+    requested: bool
     groups: list[SupportGroup]
     in_scope: np.ndarray
     seats: np.ndarray
@@ -101,6 +107,7 @@ def build_problem(
         to_place=to_place,
         needs=needs,
         no_need=no_need,
+        requested=member_ids is not None,
         groups=groups,
         in_scope=in_scope,
         seats=seats,

@@ -8,7 +8,7 @@ from typing import Any
 
 from belonging.matching.groups import SupportGroup
 from belonging.matching.placement.exact import solve_exact
-from belonging.matching.placement.explain import assignment_reasons, explain_placement
+from belonging.matching.placement.explain import assignment_reasons, explain_placement, group_company, own_view
 from belonging.matching.placement.options import PlacementOptions
 from belonging.matching.placement.problem import build_problem
 from belonging.matching.placement.results import Placement
@@ -133,12 +133,19 @@ def suggest_groups_for_member(
         range(len(problem.fit)),
         key=lambda j: (-problem.fit[j], problem.groups[problem.pair_group[j]].group_id),
     )
-    return [
-        {
-            "group_id": problem.groups[problem.pair_group[j]].group_id,
-            "fit": float(problem.fit[j]),
-            "reasons": [r.to_dict() for r in assignment_reasons(problem, j, own_view=True)],
-        }
-        for j in pairs[: max(limit, 0)]
-    ]
-
+    if not problem.to_place:
+        return []
+    view = own_view(member, problem.needs[0], int(problem.degree[0]))
+    companies = group_company(problem)
+    suggestions = []
+    for j in pairs[: max(limit, 0)]:
+        k = int(problem.pair_group[j])
+        reasons = assignment_reasons(view, problem.groups[k], companies[k], problem.interest[j] > 0, options)
+        suggestions.append(
+            {
+                "group_id": problem.groups[k].group_id,
+                "fit": float(problem.fit[j]),
+                "reasons": [r.to_dict() for r in reasons],
+            }
+        )
+    return suggestions
