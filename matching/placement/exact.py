@@ -1,7 +1,5 @@
-"""Solving exactly with HiGHS: column generation over eligible pairs, block rows, then a MIP.
-
-Used when blocks between members being placed, or a time limit, rule out the min-cost flow.
-"""
+"""The exact solve: a min-cost flow, and HiGHS (block rows, then a MIP) when blocks between
+members being placed make the flow's optimum infeasible."""
 
 from __future__ import annotations
 
@@ -12,13 +10,13 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from belonging.matching.placement.flow import solve_flow
 from belonging.matching.placement.greedy import fill, make_feasible
 from belonging.matching.placement.options import PlacementOptions
-from belonging.matching.placement.problem import Problem
+from belonging.matching.placement.problem import Problem, best_per_member
 from belonging.matching.placement.results import FIT_DECIMALS, SolverStats
 
 _INTEGRALITY_TOLERANCE = 1e-6
-_INITIAL_PER_MEMBER = 3
 _ADDED_PER_MEMBER = 2
 _FIT_UNIT = 10.0**-FIT_DECIMALS
 _PRICING_TOLERANCE = 1e-9
@@ -28,18 +26,17 @@ _BOUND_TOLERANCE = 1e-7
 def solve_exact(problem: Problem, options: PlacementOptions) -> tuple[np.ndarray, SolverStats]:
     """The assignment maximising total fit, proven optimal unless the time limit stops it.
 
-    1. Solve the LP without block rows by column generation: start from each member's best
-       few pairs and re-solve (HiGHS dual simplex, warm) with the pairs whose reduced cost is
-       positive until there are none. The last restricted optimum is then optimal over all
-       pairs, and integral because the rows are a bipartite incidence matrix (totally
-       unimodular).
-    2. If it seats no blocked pair together, that is the answer (method ``"lp"``).
-    3. Otherwise add the block rows and price again. If that LP optimum is integral, it is the
-       answer (method ``"lp"``). If not, it gives a bound ``z`` and reduced costs ``d <= 0``:
-       an integer placement using pair ``j`` is worth at most ``z + d[j]``. Solve the MIP
-       over the priced pairs (HiGHS, warm-started from the rounded LP placement); with its
-       optimum worth ``best``, only pairs with ``d[j] > best - z`` could do better, so add any
-       such pair left out and solve again until there is none (method ``"mip"``).
+    1. Solve without block rows as a min-cost flow over priced pairs (:mod:`.flow`). Its
+       optimum is optimal over all pairs and integral.
+    2. If it seats no blocked pair together, that is the answer (method ``"flow"``).
+    3. Otherwise solve the LP with block rows by column generation in HiGHS (dual simplex,
+       warm), starting from the pairs the flow priced in and adding any pair whose reduced
+       cost turns positive. If that LP optimum is integral, it is the answer (method
+       ``"lp"``). If not, it gives a bound ``z`` and reduced costs ``d <= 0``: an integer
+       placement using pair ``j`` is worth at most ``z + d[j]``. Solve the MIP over the
+       priced pairs (HiGHS, warm-started from the rounded LP placement); with its optimum
+       worth ``best``, only pairs with ``d[j] > best - z`` could do better, so add any such
+       pair left out and solve again until there is none (method ``"mip"``).
     """
     n_pairs = len(problem.fit)
     started = time.perf_counter()
@@ -47,26 +44,22 @@ def solve_exact(problem: Problem, options: PlacementOptions) -> tuple[np.ndarray
     if n_pairs == 0:
         return np.zeros(0, dtype=bool), SolverStats("none", "optimal", 0.0, 0.0, 0.0, 0, 0, 0)
     rows = len(problem.to_place) + len(problem.groups)
-    everything = np.ones(n_pairs, dtype=bool)
-    model = _PricedModel(problem)
-    model.add(best_per_member(problem, everything, problem.fit, _INITIAL_PER_MEMBER))
-    status = model.price(deadline)
-    # Stopped early, the last restricted optimum is still a feasible (and good) placement.
-    x = model.values() if status == "optimal" else model.last_values
-    chosen = x > 0.5
-    integral = bool(np.all(np.abs(x - chosen) <= _INTEGRALITY_TOLERANCE))
+    flow = solve_flow(problem, deadline)
+    chosen = flow.chosen
     first, second = problem.block_rows[:, 0], problem.block_rows[:, 1]
-    if status == "optimal" and integral and not (chosen[first] & chosen[second]).any():
+    if flow.status == "optimal" and not (chosen[first] & chosen[second]).any():
         seconds = time.perf_counter() - started
-        return chosen, SolverStats("lp", status, 0.0, 0.0, seconds, n_pairs, model.columns, rows)
+        return chosen, SolverStats("flow", "optimal", 0.0, 0.0, seconds, n_pairs, len(flow.columns), rows)
+    # Stopped early, the last restricted optimum is still a good placement without blocks.
     incumbent = fill(problem, make_feasible(problem, chosen))
     best = float(problem.fit[incumbent].sum())
-    if status != "optimal":
+    if flow.status != "optimal":
         seconds = time.perf_counter() - started
-        gap = _relative_gap(model.bound, best)
-        stats = SolverStats("lp", status, gap, 0.0, seconds, n_pairs, model.columns, rows)
-        return incumbent, stats
+        gap = _relative_gap(flow.bound, best)
+        return incumbent, SolverStats("flow", flow.status, gap, 0.0, seconds, n_pairs, len(flow.columns), rows)
 
+    model = _PricedModel(problem)
+    model.add(flow.columns)
     model.use_blocks()
     status = model.price(deadline)
     x = model.values()
@@ -314,14 +307,3 @@ def _status(highs: highspy.Highs) -> str:
 
 def _has_solution(highs: highspy.Highs) -> bool:
     return highs.getInfo().primal_solution_status == 2  # kSolutionStatusFeasible
-
-
-def best_per_member(problem: Problem, mask: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` pairs with the highest ``score`` per member, among ``mask``."""
-    pairs = np.flatnonzero(mask)
-    order = np.lexsort((-score[pairs], problem.pair_member[pairs]))
-    pairs = pairs[order]
-    members = problem.pair_member[pairs]
-    rank = np.arange(len(pairs)) - np.searchsorted(members, members)
-    return pairs[rank < k]
-

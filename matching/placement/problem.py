@@ -311,3 +311,13 @@ def _block_rows(problem: Problem) -> np.ndarray:
         return np.empty((0, 2), dtype=np.int64)
     return np.concatenate(rows).astype(np.int64)
 
+
+def best_per_member(problem: Problem, mask: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` pairs with the highest ``score`` per member, among ``mask``."""
+    pairs = np.flatnonzero(mask)
+    order = np.lexsort((-score[pairs], problem.pair_member[pairs]))
+    pairs = pairs[order]
+    members = problem.pair_member[pairs]
+    rank = np.arange(len(pairs)) - np.searchsorted(members, members)
+    return pairs[rank < k]
+

@@ -93,7 +93,8 @@ class Unplaced:
 class SolverStats:
     """How the placement was found.
 
-    ``method`` is ``"lp"`` (exact, by total unimodularity), ``"mip"`` (blocks needed integer
+    ``method`` is ``"flow"`` (min-cost flow, no block binds), ``"lp"`` (the LP with block
+    rows had an integral optimum), ``"mip"`` (blocks needed integer
     programming), ``"greedy"`` (the first-come baseline) or ``"none"`` (no eligible pair).
     ``status`` is ``"optimal"`` when the optimum is proven, else the HiGHS status that stopped
     it (``"time_limit"``); ``mip_gap`` is the proven relative gap between the placement's
