@@ -61,7 +61,7 @@ def organiser_view(member: MemberProfile, open_needs: Sequence[str], ties: int) 
         member.interests,
         member.attributes,
         member.formats,
-        tuple(normalise_tags(member.languages)),
+        member.languages,
         ties,
     )
 
@@ -75,7 +75,7 @@ def own_view(member: MemberProfile, open_needs: Sequence[str], ties: int) -> Mem
         member.interests,
         member.attributes,
         member.formats,
-        tuple(normalise_tags(member.languages)),
+        member.languages,
         ties,
     )
 
@@ -118,12 +118,15 @@ def explain_placement(
     start = problem.pair_start.tolist()
     fit = problem.fit.tolist()
     pair_group = problem.pair_group.tolist()
+    pair_member = problem.pair_member.tolist()
+    degree = problem.degree.tolist()
+    interest = (problem.interest > 0).tolist()
     chosen_list = chosen.tolist()
     companies = group_company(problem)
     left = problem.seats - np.bincount(problem.pair_group[chosen], minlength=len(groups))
     placed_in: dict[int, set[str]] = {}
     for j in np.flatnonzero(chosen).tolist():
-        placed_in.setdefault(pair_group[j], set()).add(problem.to_place[problem.pair_member[j]].member_id)
+        placed_in.setdefault(pair_group[j], set()).add(problem.to_place[pair_member[j]].member_id)
     funnel = _Funnel(problem, left, placed_in, greedy=stats.method == "greedy")
 
     assignments: list[Assignment] = []
@@ -132,10 +135,13 @@ def explain_placement(
     for member in problem.no_need:
         view = organiser_view(member, (), 0)
         unplaced.append(Unplaced(member.member_id, _no_need(view), "no_need", () if options.explain else None))
+    chosen_of: dict[int, list[int]] = {}
+    for j in np.flatnonzero(chosen).tolist():
+        chosen_of.setdefault(pair_member[j], []).append(j)
     for i, member in enumerate(problem.to_place):
-        view = organiser_view(member, problem.needs[i], int(problem.degree[i]))
+        view = organiser_view(member, problem.needs[i], degree[i])
         pairs = range(start[i], start[i + 1])
-        mine = sorted((j for j in pairs if chosen_list[j]), key=lambda j: -fit[j])
+        mine = sorted(chosen_of.get(i, ()), key=lambda j: -fit[j])
         candidates = None
         if options.explain:
             nameable = set(view.needs)
@@ -145,7 +151,7 @@ def explain_placement(
         for j in mine:
             group = groups[pair_group[j]]
             reasons = assignment_reasons(
-                view, group, companies[pair_group[j]], problem.interest[j] > 0, options
+                view, group, companies[pair_group[j]], interest[j], options
             )
             assignments.append(Assignment(member.member_id, group.group_id, fit[j], reasons, candidates))
         if mine:
@@ -217,13 +223,14 @@ def assignment_reasons(
         reasons.append(Reason("need", f"serves {_join(served)}", served))
 
     if shares_interests and company.size:
-        mine = frozenset(view.interests)
-        counts: Counter[str] = Counter()
+        counts: dict[str, int] = {}
         sharing = 0
         for theirs in company.interests:
-            common = mine & theirs
-            sharing += bool(common)
-            counts.update(common)
+            common = [tag for tag in view.interests if tag in theirs]
+            if common:
+                sharing += 1
+                for tag in common:
+                    counts[tag] = counts.get(tag, 0) + 1
         top = tuple(sorted(counts, key=lambda t: (-counts[t], t))[:3])
         of = f"{sharing} of {company.size} current members"
         reasons.append(Reason("interests", f"shares {_join(top)} with {of}", top))
@@ -262,10 +269,12 @@ def assignment_reasons(
 
 @dataclass(frozen=True)
 class _Need:
-    """One need of one member followed through the funnel."""
+    """What the funnel needs to know about a member: their id (never in a group for an open
+    need, but the rule is checked), formats, languages and who they have blocks with."""
 
-    view: MemberView
+    member_id: str
     formats: tuple[str, ...]
+    languages: tuple[str, ...]
     avoid: frozenset[str]
     who: str
 
@@ -307,7 +316,7 @@ def _placed_blocks(need: _Need, count: int, before: int) -> str:
 _STAGES: tuple[tuple[str, _Keep, _Say], ...] = (
     (
         "no_group",
-        lambda f, n, k: n.view.member_id not in f.groups[k].member_ids,
+        lambda f, n, k: n.member_id not in f.groups[k].member_ids,
         lambda n, count, before: "no group serves {need}",
     ),
     (
@@ -323,9 +332,9 @@ _STAGES: tuple[tuple[str, _Keep, _Say], ...] = (
     (
         "language",
         lambda f, n, k: f.groups[k].language is None
-        or not n.view.languages
-        or f.groups[k].language in n.view.languages,
-        lambda n, count, before: f"no {_format_words(n)}group in {_join(n.view.languages, 'or')} for " + "{need}",
+        or not n.languages
+        or f.groups[k].language in n.languages,
+        lambda n, count, before: f"no {_format_words(n)}group in {_join(n.languages, 'or')} for " + "{need}",
     ),
     (
         "full",
@@ -374,6 +383,7 @@ class _Funnel:
         self.placed_in = placed_in
         self.blocked = problem.blocked
         self.who = "members who came earlier" if greedy else "members with a higher fit or priority"
+        self._alike: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[str, str]] = {}
         self.topic_index: dict[str, list[int]] = {}
         for k, group in enumerate(problem.groups):
             if problem.in_scope[k]:
@@ -384,11 +394,21 @@ class _Funnel:
         """The reason ``view``'s member got no group, need by need, and its kind (the stage
         nearest a seat among the needs)."""
         formats = tuple(f for f in FORMATS if not view.formats or f in view.formats)
-        need_context = _Need(view, formats, self.blocked.get(view.member_id, frozenset()), self.who)
+        avoid = self.blocked.get(view.member_id, frozenset())
+        context = _Need(view.member_id, formats, tuple(normalise_tags(view.languages)), avoid, self.who)
         by_template: dict[str, list[str]] = {}
         kinds = []
         for need in view.needs:
-            kind, template = self._stopped_at(need_context, self.topic_index.get(need, []))
+            groups = self.topic_index.get(need, [])
+            if avoid:
+                kind, template = self._stopped_at(context, groups)
+            else:
+                # Members without blocks and alike in formats and languages stop at the same place
+                # (an open need is never served by a group the member is in).
+                key = (need, formats, context.languages)
+                if key not in self._alike:
+                    self._alike[key] = self._stopped_at(context, groups)
+                kind, template = self._alike[key]
             kinds.append(kind)
             by_template.setdefault(template, []).append(need)
         kind = max(kinds, key=UNPLACED_KINDS.index)

@@ -22,6 +22,9 @@ def round_fit(raw: np.ndarray) -> np.ndarray:
     return np.floor(np.asarray(raw, dtype=np.float64) * scale + 0.5 + 1e-6) / scale
 
 
+_BLOCK = 2048  # members per dense block when counting shared interests
+
+
 @dataclass(frozen=True)
 class FitTerms:
     """The terms of the fit for each pair, and the fit itself (rounded, floored at MIN_FIT)."""
@@ -100,8 +103,15 @@ def interest_overlap(
     )
     if not len(pair_member) or not group_counts.nnz:
         return np.zeros(len(pair_member))
-    shared = member_interests[pair_member].multiply(group_counts[pair_group]).sum(axis=1)
-    shared = np.asarray(shared, dtype=np.float64).ravel()
+    # Interests shared with each group, a block of members at a time against the groups'
+    # tag counts as a dense array: fast, and memory bounded by the block.
+    counts = group_counts.toarray().T
+    start = np.searchsorted(pair_member, np.arange(0, len(to_place) + _BLOCK, _BLOCK))
+    shared = np.zeros(len(pair_member))
+    for b, first in enumerate(range(0, len(to_place), _BLOCK)):
+        pairs = slice(start[b], start[b + 1])
+        block = member_interests[first : first + _BLOCK] @ counts
+        shared[pairs] = block[pair_member[pairs] - first, pair_group[pairs]]
     own = np.diff(member_interests.indptr)[pair_member]
     size = np.array([len(g) for g in known], dtype=np.float64)[pair_group]
     denominator = own * size

@@ -217,12 +217,12 @@ def _topic_pairs(
     topic_matrix = sp.csr_array(
         (np.ones(len(g_rows)), (g_rows, g_cols)), shape=(len(placeable), shape_t)
     )
-    served = (need_matrix @ topic_matrix.T).tocoo()
-    order = np.lexsort((served.col, served.row))
+    served = sp.csr_array(need_matrix @ topic_matrix.T)
+    served.sort_indices()  # rows are members; sorted columns keep each member's groups in order
     return (
-        served.row[order].astype(np.int64),
-        placeable[served.col[order]].astype(np.int64),
-        served.data[order].astype(np.float64),
+        np.repeat(np.arange(len(to_place), dtype=np.int64), np.diff(served.indptr)),
+        placeable[served.indices].astype(np.int64),
+        served.data.astype(np.float64),
     )
 
 
