@@ -15,7 +15,7 @@ objective is below the reference (target 0); ``check`` says whether every assign
 engine made is eligible, respects seats, limits and blocks, and carries the fit the reference
 computes for it.
 
-Targets: gap 0 everywhere; 10k members into 500 groups in 5 s or less.
+Targets: gap 0 everywhere; 10k members into 500 groups in 1 s or less.
 
 Real data: the peer-mentoring sign-up survey in ``shared/data/mentoring_survey_me_grad`` (found
 next to the project, or under ``$BELONGING_SHARED_DATA``). Each mentor leads a circle whose

@@ -6,9 +6,9 @@ import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from belonging.matching.profiles import MemberProfile, normalise_tag, normalise_tags
+from belonging.matching.profiles import MemberProfile, normalise_tag, normalise_tags  # noqa: F401 (the doctest)
 
 FORMATS = ("online", "in_person")
 STATUSES = ("open", "closed")
@@ -82,6 +82,19 @@ class SupportGroup:
         return max(0, self.capacity - len(self.member_ids))
 
 
+class Joiner(Protocol):
+    """Whoever can join a proposed group: an id, the formats and the languages they accept."""
+
+    @property
+    def member_id(self) -> str: ...
+
+    @property
+    def formats(self) -> tuple[str, ...]: ...
+
+    @property
+    def languages(self) -> tuple[str, ...]: ...
+
+
 @dataclass(frozen=True)
 class ProposedGroup:
     """A new group an organiser could open for members no existing group could take."""
@@ -107,7 +120,7 @@ class ProposedGroup:
 
 
 def gather_new_groups(
-    members: Sequence[MemberProfile],
+    members: Sequence[Joiner],
     needs: Mapping[str, Sequence[str]],
     *,
     blocked: Mapping[str, frozenset[str]] | None = None,
@@ -123,8 +136,9 @@ def gather_new_groups(
 
     Parameters
     ----------
-    members : sequence of MemberProfile
-        Members still without a group, in priority order.
+    members : sequence of Joiner
+        Members still without a group, in priority order (any object with ``member_id``,
+        ``formats`` and ``languages``, such as a MemberProfile).
     needs : mapping of member id to sequence of str
         The needs each member is to be placed for (other needs are not used).
     blocked : mapping of member id to frozenset of str, optional
@@ -157,7 +171,7 @@ def gather_new_groups(
     blocked = blocked or {}
     order = {m.member_id: i for i, m in enumerate(members)}
     pools: dict[tuple[str, str, str | None], list[str]] = {}
-    any_language: list[tuple[MemberProfile, list[tuple[str, str]]]] = []
+    any_language: list[tuple[Joiner, list[tuple[str, str]]]] = []
     for member in members:
         formats = [f for f in FORMATS if not member.formats or f in member.formats]
         languages = normalise_tags(member.languages)
