@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,14 +135,18 @@ class LiveServer:
         return httpx.Client(base_url=self.base_url, timeout=60, **kwargs)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    """The real server over real sockets, for racing parallel clients against it."""
+@contextmanager
+def serving(database_url: str, data_dir: Path) -> Iterator[LiveServer]:
+    """Run ``belonging serve`` on a free port against ``database_url`` until the block ends."""
     port = _free_port()
     env = os.environ | {"DATABASE_URL": database_url, "BELONGING_ADMIN_TOKEN": ADMIN_TOKEN,
-                        "BELONGING_DATA_DIR": str(tmp_path / "live"), "BELONGING_LOG_LEVEL": "WARNING"}
+                        "BELONGING_DATA_DIR": str(data_dir), "BELONGING_LOG_LEVEL": "WARNING"}
     command = [sys.executable, "-m", "belonging.service.cli", "serve", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # The server's log goes to a file: an unread pipe fills up and stalls the server mid-request.
+    log_path = data_dir / "server.log"
+    log_file = log_path.open("w")
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -152,7 +157,7 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the server did not start: " + (process.stderr.read() if process.stderr else ""))
+                pytest.fail("the server did not start: " + log_path.read_text()[-4000:])
             time.sleep(0.1)
         yield LiveServer(base, database_url)
     finally:
@@ -161,3 +166,11 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+        log_file.close()
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """The real server over real sockets, for racing parallel clients against it."""
+    with serving(database_url, tmp_path / "live") as server:
+        yield server

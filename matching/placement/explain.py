@@ -377,10 +377,10 @@ class _Funnel:
     def __init__(
         self, problem: Problem, left: np.ndarray, placed_in: Mapping[int, set[str]], greedy: bool
     ) -> None:
-        self.groups = problem.groups
-        self.seats = problem.seats
-        self.left = left
-        self.placed_in = placed_in
+        self.groups: Sequence[SupportGroup] = problem.groups
+        self.seats: np.ndarray = problem.seats
+        self.left: np.ndarray = left
+        self.placed_in: Mapping[int, set[str]] = placed_in
         self.blocked = problem.blocked
         self.who = "members who came earlier" if greedy else "members with a higher fit or priority"
         self._alike: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[str, str]] = {}

@@ -239,8 +239,8 @@ def _format_language_ok(
     group_format = np.array([FORMATS.index(g.format) for g in groups], dtype=np.int64)
     ok = formats_ok[pair_member, group_format[pair_group]]
 
-    language_index = {lang: k for k, lang in enumerate(sorted({g.language for g in groups} - {None}))}
-    group_language = np.array([language_index.get(g.language, -1) for g in groups], dtype=np.int64)
+    language_index = {lang: k for k, lang in enumerate(sorted({g.language for g in groups if g.language is not None}))}
+    group_language = np.array([language_index.get(g.language or "", -1) for g in groups], dtype=np.int64)
     languages = [normalise_tags(m.languages) for m in to_place]
     any_language = np.array([not spoken for spoken in languages], dtype=bool)
     spoken = np.array(
