@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg import AsyncConnection
 
 from belonging.service import auth
 from belonging.service.errors import ApiError
+from belonging.service.params import SlugPath
 from belonging.service.repository import communities
 from belonging.service.repository.communities import CommunityRow
-from belonging.service.schemas import SLUG_PATTERN
 
 _bearer = HTTPBearer(auto_error=False, description="Admin token, platform key or organiser key.")
 
@@ -61,9 +61,6 @@ async def _authorised(
     slug: str, conn: AsyncConnection, credentials: HTTPAuthorizationCredentials | None, role: str
 ) -> CommunityRow:
     return await community_for_key(conn, slug, _token(credentials), role)
-
-
-SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN)]
 
 
 async def platform_community(slug: SlugPath, conn: Conn, credentials: Credentials) -> CommunityRow:

@@ -16,7 +16,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from psycopg import AsyncConnection
@@ -27,14 +27,14 @@ from belonging.service.dashboard import view
 from belonging.service.dashboard.view import DashboardData
 from belonging.service.deps import Conn, community_for_key
 from belonging.service.errors import ApiError
+from belonging.service.params import SlugPath
 from belonging.service.repository import communities, groups
 from belonging.service.repository import reports as report_repository
 from belonging.service.repository.communities import CommunityRow
-from belonging.service.schemas import SLUG_PATTERN, CommunitySettings
+from belonging.service.schemas import CommunitySettings
 
 router = APIRouter(prefix="/dashboard/{slug}", tags=["dashboard"], include_in_schema=False)
 templates = Jinja2Templates(directory=FilePath(__file__).resolve().parent.parent / "templates")
-SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN)]
 
 #: A large community's page may reuse a build this old, even if members or ties changed since:
 #: its report takes seconds, and a busy platform changes the revision every few seconds.

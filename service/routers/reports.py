@@ -13,10 +13,10 @@ from belonging.service.deps import Conn, OrganiserCommunity
 from belonging.service.errors import ApiError
 from belonging.service.repository import jobs, members
 from belonging.service.repository import reports as repository
-from belonging.service.schemas import MEMBER_ID_PATTERN, Strict
+from belonging.service.schemas import MemberId, Strict, Text
 
 router = APIRouter(prefix="/v1/communities/{slug}/reports", tags=["reports"])
-AttributeQuery = Annotated[list[str], Query(alias="attribute", max_length=20,
+AttributeQuery = Annotated[list[Text], Query(alias="attribute", max_length=20,
                                             description="Attribute to break the report down by (repeatable).")]
 
 
@@ -63,8 +63,8 @@ async def silo_history(
 
 
 class ProposedTie(Strict):
-    a: Annotated[str, Field(pattern=MEMBER_ID_PATTERN)]
-    b: Annotated[str, Field(pattern=MEMBER_ID_PATTERN)]
+    a: MemberId
+    b: MemberId
     weight: float = Field(default=1.0, gt=0, le=1_000_000)
 
 
@@ -74,7 +74,7 @@ class WhatIfIn(Strict):
         default=None, ge=1, le=10_000,
         description="Add this many ties: each of the least connected members accepts their top suggestion.",
     )
-    attributes: list[str] = Field(default_factory=list, max_length=20)
+    attributes: list[Text] = Field(default_factory=list, max_length=20)
 
 
 @router.post("/what-if", responses={202: {"description": "A large community: the what-if runs as a job."}})
