@@ -392,3 +392,52 @@ def test_a_group_id_in_another_spelling_of_the_same_uuid_finds_the_group(world: 
 def test_an_unknown_but_well_formed_group_id_is_a_404(world: World) -> None:
     response = world.client.get(world.community.url(f"/groups/{uuid.uuid4()}"), headers=world.community.organiser)
     assert response.status_code == 404
+
+
+# --- oversize bodies -----------------------------------------------------------------------------
+
+def _chunked(size: int) -> Iterator[bytes]:
+    """``size`` bytes sent in chunks, so the request carries no Content-Length."""
+    chunk = b"[" + b"1," * 8191 + b"1]"
+    sent = 0
+    while sent < size:
+        yield chunk
+        sent += len(chunk)
+
+
+def _limit(world: World, route: RouteInfo) -> int:
+    settings = world.client.app.state.settings  # type: ignore[attr-defined]
+    return settings.max_import_bytes if route.body == "ndjson" else settings.max_body_bytes
+
+
+BODY_ROUTES = [r for r in ROUTES if r.body]
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=[str(r) for r in BODY_ROUTES])
+def test_an_oversize_chunked_body_is_a_413_problem_and_writes_nothing(world: World, route: RouteInfo) -> None:
+    before = fingerprint(world.database_url)
+    size = _limit(world, route) + 1
+    headers = {"Content-Type": {"json": "application/json", "ndjson": NDJSON,
+                                "form": "application/x-www-form-urlencoded"}[route.body or "json"]}
+    statuses = set()
+    for key in world.headers():
+        response = world.client.request(route.method, world.url(route), content=_chunked(size),
+                                        headers=key | headers, follow_redirects=False)
+        assert "content-length" not in response.request.headers
+        statuses.add(response.status_code)
+        assert response.status_code < 500, response.text
+        if response.status_code == 413:
+            assert response.headers["content-type"] == "application/problem+json"
+            assert str(_limit(world, route)) in response.json()["detail"]
+    # The key the route needs is among those sent: past authentication the body is read and refused.
+    assert 413 in statuses
+    assert statuses <= {401, 403, 413}
+    assert fingerprint(world.database_url) == before
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=[str(r) for r in BODY_ROUTES])
+def test_an_oversize_body_with_its_length_declared_is_a_413(world: World, route: RouteInfo) -> None:
+    size = _limit(world, route) + 1
+    response = world.client.request(route.method, world.url(route), content=b" " * size,
+                                    headers=world.community.organiser, follow_redirects=False)
+    assert response.status_code == 413
