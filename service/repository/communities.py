@@ -72,6 +72,24 @@ async def by_slug_with_key(
     return CommunityRow(*row[:5]), (bytes(row[5]) if row[5] is not None else None)
 
 
+@dataclass(frozen=True)
+class StoredKey:
+    community: CommunityRow
+    role: str
+    secret_hash: bytes
+
+
+async def active_keys(conn: AsyncConnection, key_id: str) -> list[StoredKey]:
+    """Every active key with id ``key_id`` (one, unless two communities drew the same id), with its community."""
+    cur = await conn.execute(
+        "SELECT c.community_id, c.slug, c.name, c.settings, c.revision, k.role, k.secret_hash FROM api_keys k"
+        " JOIN communities c ON c.community_id = k.community_id"
+        " WHERE k.key_id = %(key_id)s AND k.revoked_at IS NULL",
+        {"key_id": key_id},
+    )
+    return [StoredKey(CommunityRow(*row[:5]), row[5], bytes(row[6])) for row in await cur.fetchall()]
+
+
 async def update_settings(conn: AsyncConnection, community_id: int, settings: dict[str, Any]) -> None:
     await conn.execute(
         "UPDATE communities SET settings = %(settings)s WHERE community_id = %(cid)s",
