@@ -56,22 +56,6 @@ async def by_slug(conn: AsyncConnection, slug: str) -> CommunityRow | None:
         return await cur.fetchone()
 
 
-async def by_slug_with_key(
-    conn: AsyncConnection, slug: str, key_id: str, role: str
-) -> tuple[CommunityRow, bytes | None] | None:
-    """The community and the stored hash of its active ``role`` key ``key_id`` (None if no such key)."""
-    cur = await conn.execute(
-        "SELECT c.community_id, c.slug, c.name, c.settings, c.revision, k.secret_hash FROM communities c"
-        " LEFT JOIN api_keys k ON k.community_id = c.community_id AND k.key_id = %(key_id)s"
-        " AND k.role = %(role)s AND k.revoked_at IS NULL WHERE c.slug = %(slug)s",
-        {"slug": slug, "key_id": key_id, "role": role},
-    )
-    row = await cur.fetchone()
-    if row is None:
-        return None
-    return CommunityRow(*row[:5]), (bytes(row[5]) if row[5] is not None else None)
-
-
 @dataclass(frozen=True)
 class StoredKey:
     community: CommunityRow
