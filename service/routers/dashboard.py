@@ -189,6 +189,7 @@ async def dashboard(slug: SlugPath, request: Request, conn: Conn) -> Response:
         "revision": data.revision,
         "live": data.revision >= community.revision,
         "saved": request.query_params.get("saved") == "1",
+        "snapshot_queued": request.query_params.get("saved") == "queued",
     }
     return _page(request, "dashboard.html", context)
 
@@ -235,16 +236,17 @@ async def logout(slug: SlugPath, request: Request, conn: Conn) -> Response:
 
 @router.post("/snapshots")
 async def save_snapshot(slug: SlugPath, request: Request, conn: Conn) -> Response:
-    """Store the report on screen as a snapshot, so the trend has a point for now."""
+    """Store a snapshot now, as ``POST .../reports/silos/snapshots`` does, so the trend has a point for now."""
     visitor = await _visitor(request, slug, conn)
     if visitor.community is None or not _same_origin(request):
         return _sign_in(request, slug, status_code=401, error="Sign in to save a snapshot.",
                         clear_cookie=visitor.had_cookie)
     community = visitor.community
-    data = await _build(request, community)
-    await report_repository.store(conn, community.community_id, reports.aggregate(data.report),
-                                  sorted(data.report["attributes"]), "on_demand")
-    return RedirectResponse(f"/dashboard/{slug}?saved=1#history", status_code=303, headers=SECURITY_HEADERS)
+    saved = await reports.request_snapshot(conn, request.app.state.pool, request.app.state.indexes,
+                                           community.community_id, community.revision)
+    outcome = "1" if saved.point is not None else "queued"
+    return RedirectResponse(f"/dashboard/{slug}?saved={outcome}#history", status_code=303,
+                            headers=SECURITY_HEADERS)
 
 
 def _csv(rows: list[list[object]], filename: str) -> Response:

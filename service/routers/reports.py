@@ -1,4 +1,8 @@
-"""Silo and fragmentation reports, their history, and what-if (organiser key)."""
+"""Silo and fragmentation reports, their history, and what-if (organiser key).
+
+Reading a report computes and returns it, nothing more; history points are written only by
+``POST .../reports/silos/snapshots`` and the daily job.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ async def silo_report(
     attributes: AttributeQuery = [],  # noqa: B006 - FastAPI copies query defaults
     include: Annotated[Literal["members"] | None, Query(description="`members`: each member's community")] = None,
 ) -> Any:
-    """Fragmentation and silo metrics; attribute groups smaller than k are never broken out."""
+    """Fragmentation and silo metrics; attribute groups smaller than k are never broken out. Stores nothing."""
     model = await request.app.state.indexes.get(community.community_id, community.revision, fresh=True)
     chosen = _check_attributes(attributes, reports.attribute_names(model))
     include_members = include == "members"
@@ -49,8 +53,21 @@ async def silo_report(
         job_id = await jobs.enqueue(conn, community.community_id, "silo_report",
                                     {"attributes": chosen, "include_members": include_members})
         return _accepted(request, community.slug, job_id)
-    return await reports.report_and_store(request.app.state.pool, request.app.state.indexes,
-                                          community.community_id, chosen, include_members)
+    return await reports.report(request.app.state.pool, request.app.state.indexes, community.community_id,
+                                chosen, include_members)
+
+
+@router.post(
+    "/silos/snapshots", status_code=status.HTTP_201_CREATED,
+    responses={202: {"description": "A large community: the snapshot is taken by a job."}},
+)
+async def save_snapshot(request: Request, community: OrganiserCommunity, conn: Conn) -> Any:
+    """Store the report's numbers now (every attribute) as a point of the trend; returns the point."""
+    saved = await reports.request_snapshot(conn, request.app.state.pool, request.app.state.indexes,
+                                           community.community_id, community.revision)
+    if saved.job_id is not None:
+        return _accepted(request, community.slug, saved.job_id)
+    return saved.point
 
 
 @router.get("/silos/history")

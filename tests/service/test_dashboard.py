@@ -65,8 +65,8 @@ def connect(client: httpx.Client, community: CommunityKeys, a: str, b: str) -> N
 
 
 def snapshot(client: httpx.Client, community: CommunityKeys) -> None:
-    response = client.get(community.url("/reports/silos"), headers=community.organiser)
-    assert response.status_code == 200, response.text
+    response = client.post(community.url("/reports/silos/snapshots"), headers=community.organiser)
+    assert response.status_code == 201, response.text
 
 
 def sign_in(client: TestClient, community: CommunityKeys, key: str | None = None) -> httpx.Response:
@@ -288,6 +288,22 @@ def test_saving_a_snapshot_adds_a_point_to_the_trend(
     history = client.get(community.url("/reports/silos/history"), headers=community.organiser).json()["snapshots"]
     assert [s["isolates"] for s in history] == [3]
     assert "loner-1" not in json.dumps(history)
+
+
+def test_saving_a_snapshot_of_a_large_community_queues_the_same_job_as_the_api(
+    client: TestClient, community: CommunityKeys, karate: nx.Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from belonging.service import reports
+    from belonging.service.jobs import run_one
+
+    monkeypatch.setattr(reports, "SYNC_MAX_TIES", 10)
+    sign_in(client, community)
+    response = client.post(f"/dashboard/{community.slug}/snapshots", follow_redirects=False)
+    assert response.status_code == 303 and "saved=queued" in response.headers["location"]
+    assert "in the background" in client.get(response.headers["location"]).text
+    assert client.portal.call(run_one, client.app.state.pool, client.app.state)
+    history = client.get(community.url("/reports/silos/history"), headers=community.organiser).json()["snapshots"]
+    assert [s["isolates"] for s in history] == [3]
 
 
 def test_private_needs_never_appear_while_groups_are_suggested(

@@ -441,3 +441,23 @@ def test_an_oversize_body_with_its_length_declared_is_a_413(world: World, route:
     response = world.client.request(route.method, world.url(route), content=b" " * size,
                                     headers=world.community.organiser, follow_redirects=False)
     assert response.status_code == 413
+
+
+# --- reads -----------------------------------------------------------------------------------------
+
+#: GET routes that write by design, and why.
+WRITING_READS = {
+    "GET /v1/communities/{slug}/members/{member_id}/suggestions":
+        "records what was shown, for exposure caps and feedback",
+}
+
+
+def test_reads_write_nothing(world: World) -> None:
+    before = fingerprint(world.database_url)
+    reads = [r for r in ROUTES if r.method == "GET" and "{slug}" in r.path and str(r) not in WRITING_READS]
+    assert any(r.path.endswith("/reports/silos") for r in reads)
+    for route in reads:
+        for headers in world.headers():
+            response = world.client.get(world.url(route), headers=headers)
+            assert response.status_code < 500, f"{route}: {response.text[:200]}"
+    assert fingerprint(world.database_url) == before
