@@ -43,7 +43,7 @@ def unstorable(text: str) -> str | None:
     return None
 
 
-def no_control_chars(text: str) -> str:
+def no_nul_or_lone_surrogate(text: str) -> str:
     """``text`` unchanged if it can be stored; a NUL or a lone surrogate is refused."""
     found = unstorable(text)
     if found is not None:
@@ -60,13 +60,16 @@ def canonical_uuid(text: str) -> str:
 
 
 #: Any free text a client sends: every string field of every request model, path and query.
-Text = Annotated[str, AfterValidator(no_control_chars)]
+Text = Annotated[str, AfterValidator(no_nul_or_lone_surrogate)]
 MemberId = Annotated[str, StringConstraints(pattern=MEMBER_ID_PATTERN)]
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 #: Group, placement, suggestion and job ids: checked before any SQL, kept as canonical text.
 Uuid = Annotated[str, StringConstraints(max_length=45), AfterValidator(canonical_uuid),
                  WithJsonSchema({"type": "string", "format": "uuid"})]
 Format = Literal["online", "in_person"]
+
+
+_SUSPECT = re.compile(r"\\x00|\\ud[89a-f]")
 
 
 def _unstorable_leaves(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
@@ -144,6 +147,10 @@ class Strict(BaseModel):
 
     @model_validator(mode="after")
     def _storable_text(self) -> Self:
+        # repr escapes a NUL as \x00 and a lone surrogate as \ud800-\udfff, so one scan of it in C
+        # clears almost every model; only a hit (or a literal backslash sequence) walks the fields.
+        if _SUSPECT.search(repr(self.__dict__)) is None:
+            return self
         for name, value in self.__dict__.items():
             for where, found in _unstorable_leaves(value, (name,)):
                 raise PydanticCustomError("unstorable_text", "contains {found}; remove it",
