@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,11 +43,16 @@ def issue_key(role: str) -> IssuedKey:
     return IssuedKey(role, key_id, hash_secret(secret), token)
 
 
+# What issue_key produces: a 12-digit hex id and a url-safe base64 secret.
+_KEY_FORMAT = re.compile(r"bel_([po])_([0-9a-f]{12})_([A-Za-z0-9_-]{16,128})")
+
+
 def parse_key(token: str) -> ParsedKey | None:
-    parts = token.split("_", 3)
-    if len(parts) != 4 or parts[0] != "bel" or parts[1] not in PREFIX_ROLE:
+    """The parts of a community key, or None for anything not shaped like one."""
+    match = _KEY_FORMAT.fullmatch(token)
+    if match is None:
         return None
-    return ParsedKey(PREFIX_ROLE[parts[1]], parts[2], parts[3])
+    return ParsedKey(PREFIX_ROLE[match[1]], match[2], match[3])
 
 
 def secret_matches(secret: str, stored_hash: bytes) -> bool:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg import AsyncConnection
 
 from belonging.service import auth
 from belonging.service.errors import ApiError
+from belonging.service.params import SlugPath
 from belonging.service.repository import communities
 from belonging.service.repository.communities import CommunityRow
-from belonging.service.schemas import SLUG_PATTERN
 
 _bearer = HTTPBearer(auto_error=False, description="Admin token, platform key or organiser key.")
 
@@ -31,9 +31,13 @@ Conn = Annotated[AsyncConnection, Depends(_connection, scope="function")]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
+def _bad_key() -> ApiError:
+    return ApiError(401, "Unauthorised", "send a valid key as 'Authorization: Bearer <key>'")
+
+
 def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or not credentials.credentials:
-        raise ApiError(401, "Unauthorised", "send 'Authorization: Bearer <key>'")
+        raise _bad_key()
     return credentials.credentials
 
 
@@ -42,36 +46,49 @@ async def require_admin(request: Request, credentials: Credentials) -> None:
         raise ApiError(403, "Forbidden", "this route needs the admin token")
 
 
-async def community_for_key(conn: AsyncConnection, slug: str, token: str, role: str) -> CommunityRow:
+async def community_for_key(
+    conn: AsyncConnection, slug: str, token: str, role: str, *, admin_token: str | None = None
+) -> CommunityRow:
     """The community ``slug`` if ``token`` is one of its active ``role`` keys (one query).
 
-    Raises 404 for an unknown community and 403 for any other key.
+    The key is checked first, by its own id, and the slug only after: a missing, malformed,
+    unknown, revoked or wrong key gets 401, and a valid key that does not open this community in
+    this role (another community's key, the other role, the admin token) gets 403. Neither
+    answer depends on whether ``slug`` exists, so slugs cannot be enumerated.
     """
+    forbidden = ApiError(403, "Forbidden", f"this key does not open this route; it needs the {role} key "
+                                           f"of community {slug!r}")
     parsed = auth.parse_key(token)
-    found = await communities.by_slug_with_key(conn, slug, parsed.key_id if parsed else "", role)
-    if found is None:
-        raise ApiError(404, "Not found", f"community {slug!r} does not exist")
-    community, stored = found
-    if parsed is None or parsed.role != role or stored is None or not auth.secret_matches(parsed.secret, stored):
-        raise ApiError(403, "Forbidden", f"this route needs the {role} key of community {slug!r}")
-    return community
+    if parsed is None:
+        if admin_token is not None and auth.tokens_equal(token, admin_token):
+            raise forbidden
+        raise _bad_key()
+    stored = await communities.active_keys(conn, parsed.key_id)
+    owner = next((k for k in stored if k.role == parsed.role and auth.secret_matches(parsed.secret, k.secret_hash)),
+                 None)
+    if owner is None:
+        raise _bad_key()
+    if owner.role != role or owner.community.slug != slug:
+        raise forbidden
+    return owner.community
 
 
 async def _authorised(
-    slug: str, conn: AsyncConnection, credentials: HTTPAuthorizationCredentials | None, role: str
+    request: Request, slug: str, conn: AsyncConnection, credentials: HTTPAuthorizationCredentials | None,
+    role: str,
 ) -> CommunityRow:
-    return await community_for_key(conn, slug, _token(credentials), role)
+    return await community_for_key(conn, slug, _token(credentials), role,
+                                   admin_token=request.app.state.admin_token)
 
 
-SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN)]
+async def platform_community(request: Request, slug: SlugPath, conn: Conn, credentials: Credentials) -> CommunityRow:
+    return await _authorised(request, slug, conn, credentials, "platform")
 
 
-async def platform_community(slug: SlugPath, conn: Conn, credentials: Credentials) -> CommunityRow:
-    return await _authorised(slug, conn, credentials, "platform")
-
-
-async def organiser_community(slug: SlugPath, conn: Conn, credentials: Credentials) -> CommunityRow:
-    return await _authorised(slug, conn, credentials, "organiser")
+async def organiser_community(
+    request: Request, slug: SlugPath, conn: Conn, credentials: Credentials
+) -> CommunityRow:
+    return await _authorised(request, slug, conn, credentials, "organiser")
 
 
 AdminOnly = Depends(require_admin)

@@ -39,20 +39,39 @@ def invalid(detail: str, **extra: Any) -> ApiError:
     return ApiError(422, "Invalid input", detail, **extra)
 
 
+def printable(value: Any) -> Any:
+    """``value`` with every string made safe to send: NUL and lone surrogates escaped, as in repr."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "\\x00")
+        return value if value.isascii() else value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {printable(k): printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable(v) for v in value]
+    return value
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    # Details can quote what the client sent, and a lone surrogate cannot be encoded as UTF-8.
+    body = printable({"type": "about:blank", "title": title, "status": status, "detail": detail, **extra})
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _location(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
-    return ".".join(parts) or "body"
+def _location(error: Mapping[str, Any]) -> str:
+    parts = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "form")]
+    # A model-wide check names the field it found below the model in its context.
+    where = (error.get("ctx") or {}).get("where")
+    if where:
+        parts = [*parts, str(where)]
+        return printable(".".join(parts))
+    return printable(".".join(parts) or "body")
 
 
 def validation_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     """Pydantic errors as ``{"field", "message"}`` pairs a person can read."""
-    return [{"field": _location(e.get("loc", ())), "message": e.get("msg", "")} for e in errors]
+    return [{"field": _location(e), "message": printable(e.get("msg", ""))} for e in errors]
 
 
 def install_error_handlers(app: FastAPI) -> None:

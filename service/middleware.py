@@ -15,7 +15,10 @@ log = logging.getLogger("belonging.access")
 class BodyLimit:
     """Refuse bodies over the limit with 413 before the app parses them.
 
-    NDJSON import routes get the import limit; every other route the (small) JSON limit.
+    NDJSON import routes get the import limit; every other route the (small) JSON limit. A
+    declared Content-Length over the limit is refused at once; a body sent without one (chunked)
+    is counted as it arrives, and once it passes the limit whatever the app makes of the cut-off
+    body (a parse error, a 400) is replaced by the 413.
     """
 
     def __init__(self, app: ASGIApp, json_limit: int, import_limit: int) -> None:
@@ -33,19 +36,36 @@ class BodyLimit:
             await self._too_large(scope, receive, send, limit)
             return
         received = 0
+        too_large = False
+        started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
+            if too_large:
+                raise _TooLarge()
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    too_large = True
                     raise _TooLarge()
             return message
 
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if too_large and not started:
+                return  # the app's answer to a body it could not finish reading; the 413 follows
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            # _TooLarge itself, or whatever the app raised after its read was cut off.
+            if not too_large or started:
+                raise
+        if too_large and not started:
             await self._too_large(scope, receive, send, limit)
 
     @staticmethod

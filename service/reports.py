@@ -1,16 +1,21 @@
 """Silo reports for organisers: compute (inline or as a job), snapshot, compare what-if.
 
 Small communities are answered at once; a community above ``SYNC_MAX_TIES`` ties gets a job
-(202 and a job URL) so no request holds a worker for seconds. Stored snapshots keep the
-aggregate numbers only, never member ids, so erasing a member leaves nothing of them behind.
+(202 and a job URL) so no request holds a worker for seconds. Reading a report never writes
+history: a snapshot is stored only when asked for (:func:`request_snapshot`, behind the API's
+``POST .../reports/silos/snapshots`` and the dashboard's button) and by the daily job. Stored
+snapshots keep the aggregate numbers only, never member ids, so erasing a member leaves nothing
+of them behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+from dataclasses import dataclass
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from belonging.graph.silo_report import compare_reports, silo_report, with_added_ties
@@ -72,18 +77,46 @@ def headline(snapshot: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def report_and_store(
-    pool: AsyncConnectionPool, indexes: IndexCache, community_id: int, attributes: list[str],
-    include_members: bool, kind: str = "on_demand",
+async def report(
+    pool: AsyncConnectionPool, indexes: IndexCache, community_id: int, attributes: list[str] | None,
+    include_members: bool,
 ) -> dict[str, Any]:
+    """The silo report over ``attributes`` (None: every attribute members have). Writes nothing."""
     async with pool.connection() as conn:
         revision, stored_settings = await repository.revision_and_settings(conn, community_id)
     model = await indexes.get(community_id, revision, fresh=True)
     k = CommunitySettings.from_stored(stored_settings).report_min_group_size
-    report = await asyncio.to_thread(compute, model, attributes, k, include_members)
+    chosen = attribute_names(model) if attributes is None else attributes
+    return await asyncio.to_thread(compute, model, chosen, k, include_members)
+
+
+async def take_snapshot(
+    pool: AsyncConnectionPool, indexes: IndexCache, community_id: int, kind: str = "on_demand"
+) -> dict[str, Any]:
+    """Compute the report over every attribute and store its aggregate; returns the new history point."""
+    computed = await report(pool, indexes, community_id, None, False)
+    attributes = sorted(computed.get("attributes", {}))
     async with pool.connection() as conn:
-        report["snapshot_id"] = await repository.store(conn, community_id, aggregate(report), attributes, kind)
-    return report
+        stored = await repository.store(conn, community_id, aggregate(computed), attributes, kind)
+    return headline(stored)
+
+
+@dataclass(frozen=True)
+class SnapshotRequest:
+    """What asking for a snapshot gave: the new history ``point``, or the ``job_id`` that will store it."""
+
+    point: dict[str, Any] | None = None
+    job_id: str | None = None
+
+
+async def request_snapshot(
+    conn: AsyncConnection, pool: AsyncConnectionPool, indexes: IndexCache, community_id: int, revision: int
+) -> SnapshotRequest:
+    """Store a snapshot now, or queue a job for it in a large community (on ``conn``, the request's)."""
+    model = await indexes.get(community_id, revision, fresh=True)
+    if model.graph.number_of_ties > SYNC_MAX_TIES:
+        return SnapshotRequest(job_id=await job_repository.enqueue(conn, community_id, "silo_snapshot", {}))
+    return SnapshotRequest(point=await take_snapshot(pool, indexes, community_id))
 
 
 def top_suggestion_ties(model: CommunityModel, count: int, bridging_weight: float) -> list[tuple[str, str]]:
@@ -143,8 +176,15 @@ async def run_what_if(
 @handler("silo_report")
 async def _silo_report_job(job: JobContext) -> dict[str, Any]:
     await job.progress(0.1)
-    return await report_and_store(job.pool, job.app_state.indexes, job.community_id, job.params["attributes"],
-                                  job.params.get("include_members", False))
+    return await report(job.pool, job.app_state.indexes, job.community_id, job.params["attributes"],
+                        job.params.get("include_members", False))
+
+
+@handler("silo_snapshot")
+async def _silo_snapshot_job(job: JobContext) -> dict[str, Any]:
+    await job.progress(0.1)
+    point = await take_snapshot(job.pool, job.app_state.indexes, job.community_id)
+    return {**point, "created_at": point["created_at"].isoformat()}  # a job result is stored as JSON
 
 
 @handler("what_if")
@@ -155,12 +195,8 @@ async def _what_if_job(job: JobContext) -> dict[str, Any]:
 
 @handler("daily_snapshot")
 async def _daily_snapshot_job(job: JobContext) -> dict[str, Any]:
-    async with job.pool.connection() as conn:
-        revision, _ = await repository.revision_and_settings(conn, job.community_id)
-    model = await job.app_state.indexes.get(job.community_id, revision, fresh=True)
-    report = await report_and_store(job.pool, job.app_state.indexes, job.community_id, attribute_names(model),
-                                    False, kind="daily")
-    return {"snapshot_id": report["snapshot_id"]}
+    point = await take_snapshot(job.pool, job.app_state.indexes, job.community_id, kind="daily")
+    return {"snapshot_id": point["snapshot_id"]}
 
 
 async def schedule_daily_snapshots(pool: AsyncConnectionPool) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -13,8 +15,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from belonging.matching.profiles import MAX_TAG_LENGTH, MAX_TAGS, normalise_tag, normalise_tags
 
@@ -24,12 +29,72 @@ ATTRIBUTE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 MAX_ATTRIBUTES = 20
 MAX_LANGUAGES = 10
 
+
+
+def unstorable(text: str) -> str | None:
+    """What in ``text`` PostgreSQL cannot store as text (a NUL or a lone surrogate), or None."""
+    if "\x00" in text:
+        return "a NUL character (\\u0000)"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "a lone surrogate (half of a UTF-16 pair, such as \\ud800)"
+    return None
+
+
+def no_nul_or_lone_surrogate(text: str) -> str:
+    """``text`` unchanged if it can be stored; a NUL or a lone surrogate is refused."""
+    found = unstorable(text)
+    if found is not None:
+        raise ValueError(f"contains {found}; remove it")
+    return text
+
+
+def canonical_uuid(text: str) -> str:
+    """``text`` as a lowercase, dashed UUID; anything that is not a UUID is refused."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise ValueError("is not a UUID (like 3f2b8c1e-5d6a-4e7f-9a0b-1c2d3e4f5a6b)") from None
+
+
+#: Any free text a client sends: every string field of every request model, path and query.
+Text = Annotated[str, AfterValidator(no_nul_or_lone_surrogate)]
 MemberId = Annotated[str, StringConstraints(pattern=MEMBER_ID_PATTERN)]
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+#: Group, placement, suggestion and job ids: checked before any SQL, kept as canonical text.
+Uuid = Annotated[str, StringConstraints(max_length=45), AfterValidator(canonical_uuid),
+                 WithJsonSchema({"type": "string", "format": "uuid"})]
 Format = Literal["online", "in_person"]
 
 
 def _both_formats() -> list[Format]:
     return ["online", "in_person"]
+
+
+_SUSPECT = re.compile(r"\\x00|\\ud[89a-f]")
+
+
+def _unstorable_leaves(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
+    """(dotted path, what) for every string in ``value`` that cannot be stored, keys included."""
+    if isinstance(value, str):
+        found = unstorable(value)
+        if found is not None:
+            yield ".".join(path) or "value", found
+    elif isinstance(value, BaseModel):
+        return  # a nested request model checked itself
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key_text = str(key)
+            found = unstorable(key_text)
+            if found is not None:
+                yield ".".join((*path, "(key)")), found
+                continue
+            yield from _unstorable_leaves(item, (*path, key_text))
+    elif isinstance(value, list | tuple | set | frozenset):
+        for i, item in enumerate(value):
+            yield from _unstorable_leaves(item, (*path, str(i)))
 
 
 def _tags(values: list[str]) -> list[str]:
@@ -42,7 +107,7 @@ def _tags(values: list[str]) -> list[str]:
     return tags
 
 
-Tags = Annotated[list[Annotated[str, StringConstraints(max_length=4 * MAX_TAG_LENGTH)]],
+Tags = Annotated[list[Annotated[Text, StringConstraints(max_length=4 * MAX_TAG_LENGTH)]],
                  AfterValidator(_tags)]
 
 
@@ -75,13 +140,32 @@ def _attributes(values: dict[str, str]) -> dict[str, str]:
 
 
 class Strict(BaseModel):
+    """The base of every request model: unknown fields are refused, and so is unstorable text.
+
+    Fields are typed ``Text`` (or a stricter type) one by one; the model-wide check below is the
+    net under them, so a string field added without ``Text`` (or a dict key, or a list item)
+    still cannot carry a NUL or a lone surrogate to the database.
+    """
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _storable_text(self) -> Self:
+        # repr escapes a NUL as \x00 and a lone surrogate as \ud800-\udfff, so one scan of it in C
+        # clears almost every model; only a hit (or a literal backslash sequence) walks the fields.
+        if _SUSPECT.search(repr(self.__dict__)) is None:
+            return self
+        for name, value in self.__dict__.items():
+            for where, found in _unstorable_leaves(value, (name,)):
+                raise PydanticCustomError("unstorable_text", "contains {found}; remove it",
+                                          {"where": where, "found": found})
+        return self
 
 
 class MemberIn(Strict):
     """A member's profile, as the platform sends it. Tags are normalised on the way in."""
 
-    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    display_name: Annotated[Text, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
     interests: Tags = Field(default_factory=list)
     needs: Tags = Field(default_factory=list)
     offers: Tags = Field(default_factory=list)
@@ -89,7 +173,7 @@ class MemberIn(Strict):
         default_factory=list,
         description="Needs used for matching but never shown to anyone else.",
     )
-    attributes: Annotated[dict[str, str], AfterValidator(_attributes)] = Field(
+    attributes: Annotated[dict[Text, Text], AfterValidator(_attributes)] = Field(
         default_factory=dict,
         description="Organiser-defined dimensions such as cohort or neighbourhood.",
     )
@@ -98,7 +182,7 @@ class MemberIn(Strict):
         min_length=1,
         description="Meeting formats the member accepts; both when not given.",
     )
-    languages: Annotated[list[str], AfterValidator(_languages)] = Field(
+    languages: Annotated[list[Text], AfterValidator(_languages)] = Field(
         default_factory=list, description="Language codes; empty means any language."
     )
     open_to_suggestions: bool = True
@@ -135,7 +219,7 @@ class ConnectionIn(Strict):
     a: MemberId
     b: MemberId
     weight: float = Field(default=1.0, gt=0, le=1_000_000)
-    kind: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    kind: Annotated[Text, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
 
     @field_validator("weight")
     @classmethod
@@ -164,10 +248,10 @@ class MemberConnections(BaseModel):
 
 
 class CommunityIn(Strict):
-    slug: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)] = Field(
+    slug: Slug = Field(
         description="2-63 lowercase letters, digits and dashes; used in URLs."
     )
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class CommunityCreated(BaseModel):

@@ -1,10 +1,11 @@
-"""Dashboard sessions: a signed cookie naming the community and the organiser key that opened it.
+"""Dashboard sessions: a signed cookie naming the community and a session kept in the database.
 
-The cookie holds ``{slug, key_id, expires_at}`` and an HMAC-SHA256 over it, never the key. The
-signing key is derived from the deployment's admin token, so every process of one deployment
-accepts the cookies of the others and no session state is stored. The signature only proves
-that this deployment issued the cookie; each request still checks that ``key_id`` is an active
-organiser key of the community, so revoking the key ends its sessions.
+The cookie holds ``{slug, session_id, expires_at}`` and an HMAC-SHA256 over it, never the key.
+The signing key is derived from the deployment's admin token, so every process of one
+deployment accepts the cookies of the others, and a forged cookie is refused without a query.
+The signature only proves that this deployment issued the cookie; each request still looks the
+session up (``repository.dashboard_sessions``): signing out deletes it, so a replayed cookie
+opens nothing, and revoking the organiser key that opened it ends it too.
 """
 
 from __future__ import annotations
@@ -15,17 +16,18 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from dataclasses import dataclass
 
 COOKIE_NAME = "belonging_dashboard"
 LIFETIME_S = 8 * 3600
-_VERSION = "v1"
+_VERSION = "v2"
 
 
 @dataclass(frozen=True)
 class DashboardSession:
     slug: str
-    key_id: str
+    session_id: str
     expires_at: int
 
 
@@ -34,17 +36,23 @@ def signing_key(admin_token: str) -> bytes:
     return hashlib.sha256(b"dashboard-session:" + admin_token.encode()).digest()
 
 
-def issue(slug: str, key_id: str, key: bytes, *, now: float | None = None) -> tuple[str, DashboardSession]:
-    """A new session for ``slug`` opened with organiser key ``key_id``: (cookie value, session)."""
-    session = DashboardSession(slug, key_id, int(now if now is not None else time.time()) + LIFETIME_S)
-    payload = _encode(json.dumps({"slug": slug, "key_id": key_id, "exp": session.expires_at},
+def issue(slug: str, key: bytes, *, now: float | None = None) -> tuple[str, DashboardSession]:
+    """A new session for ``slug`` with a fresh random id: (cookie value, session).
+
+    The caller stores the session (its id and expiry) before handing out the cookie.
+    """
+    session = DashboardSession(slug, str(uuid.uuid4()), int(now if now is not None else time.time()) + LIFETIME_S)
+    payload = _encode(json.dumps({"slug": slug, "sid": session.session_id, "exp": session.expires_at},
                                  separators=(",", ":")).encode())
     signed = f"{_VERSION}.{payload}"
     return f"{signed}.{_encode(_mac(key, signed))}", session
 
 
 def verify(value: str, key: bytes, slug: str, *, now: float | None = None) -> DashboardSession | None:
-    """The session in a cookie value if it is ours, unexpired and for ``slug``; otherwise None."""
+    """The session in a cookie value if this deployment signed it, unexpired and for ``slug``; otherwise None.
+
+    Whether the session is still open is the database's to say, not the cookie's.
+    """
     parts = value.split(".")
     if len(parts) != 3 or parts[0] != _VERSION:
         return None
@@ -57,8 +65,8 @@ def verify(value: str, key: bytes, slug: str, *, now: float | None = None) -> Da
         return None
     try:
         fields = json.loads(_decode(parts[1]))
-        session = DashboardSession(str(fields["slug"]), str(fields["key_id"]), int(fields["exp"]))
-    except (ValueError, KeyError, TypeError):
+        session = DashboardSession(str(fields["slug"]), str(uuid.UUID(fields["sid"])), int(fields["exp"]))
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
     if session.slug != slug or session.expires_at <= (now if now is not None else time.time()):
         return None

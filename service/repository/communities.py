@@ -56,20 +56,22 @@ async def by_slug(conn: AsyncConnection, slug: str) -> CommunityRow | None:
         return await cur.fetchone()
 
 
-async def by_slug_with_key(
-    conn: AsyncConnection, slug: str, key_id: str, role: str
-) -> tuple[CommunityRow, bytes | None] | None:
-    """The community and the stored hash of its active ``role`` key ``key_id`` (None if no such key)."""
+@dataclass(frozen=True)
+class StoredKey:
+    community: CommunityRow
+    role: str
+    secret_hash: bytes
+
+
+async def active_keys(conn: AsyncConnection, key_id: str) -> list[StoredKey]:
+    """Every active key with id ``key_id`` (one, unless two communities drew the same id), with its community."""
     cur = await conn.execute(
-        "SELECT c.community_id, c.slug, c.name, c.settings, c.revision, k.secret_hash FROM communities c"
-        " LEFT JOIN api_keys k ON k.community_id = c.community_id AND k.key_id = %(key_id)s"
-        " AND k.role = %(role)s AND k.revoked_at IS NULL WHERE c.slug = %(slug)s",
-        {"slug": slug, "key_id": key_id, "role": role},
+        "SELECT c.community_id, c.slug, c.name, c.settings, c.revision, k.role, k.secret_hash FROM api_keys k"
+        " JOIN communities c ON c.community_id = k.community_id"
+        " WHERE k.key_id = %(key_id)s AND k.revoked_at IS NULL",
+        {"key_id": key_id},
     )
-    row = await cur.fetchone()
-    if row is None:
-        return None
-    return CommunityRow(*row[:5]), (bytes(row[5]) if row[5] is not None else None)
+    return [StoredKey(CommunityRow(*row[:5]), row[5], bytes(row[6])) for row in await cur.fetchall()]
 
 
 async def update_settings(conn: AsyncConnection, community_id: int, settings: dict[str, Any]) -> None:

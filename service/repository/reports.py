@@ -11,15 +11,18 @@ from psycopg.types.json import Jsonb
 
 async def store(
     conn: AsyncConnection, community_id: int, report: dict[str, Any], attributes: list[str], kind: str
-) -> int:
-    cur = await conn.execute(
-        "INSERT INTO report_snapshots (community_id, kind, attributes, report)"
-        " VALUES (%(cid)s, %(kind)s, %(attributes)s, %(report)s) RETURNING snapshot_id",
-        {"cid": community_id, "kind": kind, "attributes": attributes, "report": Jsonb(report)},
-    )
-    row = await cur.fetchone()
+) -> dict[str, Any]:
+    """Store a snapshot; returns it as :func:`history` does."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "INSERT INTO report_snapshots (community_id, kind, attributes, report)"
+            " VALUES (%(cid)s, %(kind)s, %(attributes)s, %(report)s)"
+            " RETURNING snapshot_id, kind, attributes, report, created_at",
+            {"cid": community_id, "kind": kind, "attributes": attributes, "report": Jsonb(report)},
+        )
+        row = await cur.fetchone()
     assert row is not None
-    return int(row[0])
+    return row
 
 
 async def history(conn: AsyncConnection, community_id: int, limit: int) -> list[dict[str, Any]]:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from belonging.service import imports, ndjson
 from belonging.service.deps import Conn, PlatformCommunity
 from belonging.service.errors import ApiError, invalid, not_found
+from belonging.service.params import MemberIdPath
 from belonging.service.repository import connections, members
 from belonging.service.schemas import (
-    MEMBER_ID_PATTERN,
     Connection,
     ConnectionIn,
     ImportResult,
@@ -19,7 +17,6 @@ from belonging.service.schemas import (
 )
 
 router = APIRouter(prefix="/v1/communities/{slug}", tags=["connections"])
-MemberIdPath = Annotated[str, Path(pattern=MEMBER_ID_PATTERN)]
 
 
 async def _require_members(conn: Conn, community_id: int, *member_ids: str) -> None:

@@ -2,7 +2,8 @@
 
 Signing in posts the key in a form (never in a URL); the answer is a session cookie scoped to
 ``/dashboard/{slug}`` (see :mod:`service.dashboard.session`). Every request checks the cookie's
-signature, expiry and community, and that its organiser key is still active.
+signature, expiry and community, and that its session is still open in the database with its
+organiser key still active; signing out deletes the session.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from psycopg import AsyncConnection
@@ -27,14 +28,14 @@ from belonging.service.dashboard import view
 from belonging.service.dashboard.view import DashboardData
 from belonging.service.deps import Conn, community_for_key
 from belonging.service.errors import ApiError
-from belonging.service.repository import communities, groups
+from belonging.service.params import SlugPath
+from belonging.service.repository import dashboard_sessions, groups
 from belonging.service.repository import reports as report_repository
 from belonging.service.repository.communities import CommunityRow
-from belonging.service.schemas import SLUG_PATTERN, CommunitySettings
+from belonging.service.schemas import CommunitySettings
 
 router = APIRouter(prefix="/dashboard/{slug}", tags=["dashboard"], include_in_schema=False)
 templates = Jinja2Templates(directory=FilePath(__file__).resolve().parent.parent / "templates")
-SlugPath = Annotated[str, Path(pattern=SLUG_PATTERN)]
 
 #: A large community's page may reuse a build this old, even if members or ties changed since:
 #: its report takes seconds, and a busy platform changes the revision every few seconds.
@@ -99,10 +100,7 @@ async def _visitor(request: Request, slug: str, conn: AsyncConnection) -> _Visit
     session = sessions.verify(value, _signing_key(request), slug)
     if session is None:
         return _Visitor(None, True)
-    found = await communities.by_slug_with_key(conn, slug, session.key_id, "organiser")
-    if found is None or found[1] is None:
-        return _Visitor(None, True)
-    return _Visitor(found[0], True)
+    return _Visitor(await dashboard_sessions.community_for_session(conn, slug, session.session_id), True)
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
@@ -191,6 +189,7 @@ async def dashboard(slug: SlugPath, request: Request, conn: Conn) -> Response:
         "revision": data.revision,
         "live": data.revision >= community.revision,
         "saved": request.query_params.get("saved") == "1",
+        "snapshot_queued": request.query_params.get("saved") == "queued",
     }
     return _page(request, "dashboard.html", context)
 
@@ -204,13 +203,15 @@ async def login(slug: SlugPath, request: Request, conn: Conn, key: Annotated[str
     if not key:
         return _sign_in(request, slug, status_code=401, error="Enter the community's organiser key.")
     try:
-        await community_for_key(conn, slug, key, "organiser")
+        community = await community_for_key(conn, slug, key, "organiser")
     except ApiError:
         return _sign_in(request, slug, status_code=403,
                         error="That is not an organiser key of this community. Check the key and try again.")
     parsed = auth.parse_key(key)
     assert parsed is not None  # community_for_key accepted it
-    value, session = sessions.issue(slug, parsed.key_id, _signing_key(request))
+    value, session = sessions.issue(slug, _signing_key(request))
+    await dashboard_sessions.open_session(conn, community.community_id, session.session_id, parsed.key_id,
+                                          session.expires_at)
     response = RedirectResponse(f"/dashboard/{slug}", status_code=303, headers=SECURITY_HEADERS)
     response.set_cookie(
         sessions.COOKIE_NAME, value, max_age=sessions.LIFETIME_S, path=_cookie_path(slug),
@@ -220,27 +221,32 @@ async def login(slug: SlugPath, request: Request, conn: Conn, key: Annotated[str
 
 
 @router.post("/logout")
-async def logout(slug: SlugPath, request: Request) -> Response:
-    """End the session."""
+async def logout(slug: SlugPath, request: Request, conn: Conn) -> Response:
+    """End the session on the server and clear its cookie."""
     response = RedirectResponse(f"/dashboard/{slug}", status_code=303, headers=SECURITY_HEADERS)
     if not _same_origin(request):
         return response  # another site cannot sign an organiser out
+    value = request.cookies.get(sessions.COOKIE_NAME)
+    session = sessions.verify(value, _signing_key(request), slug) if value else None
+    if session is not None:
+        await dashboard_sessions.close_session(conn, slug, session.session_id)
     response.delete_cookie(sessions.COOKIE_NAME, path=_cookie_path(slug), httponly=True, samesite="strict")
     return response
 
 
 @router.post("/snapshots")
 async def save_snapshot(slug: SlugPath, request: Request, conn: Conn) -> Response:
-    """Store the report on screen as a snapshot, so the trend has a point for now."""
+    """Store a snapshot now, as ``POST .../reports/silos/snapshots`` does, so the trend has a point for now."""
     visitor = await _visitor(request, slug, conn)
     if visitor.community is None or not _same_origin(request):
         return _sign_in(request, slug, status_code=401, error="Sign in to save a snapshot.",
                         clear_cookie=visitor.had_cookie)
     community = visitor.community
-    data = await _build(request, community)
-    await report_repository.store(conn, community.community_id, reports.aggregate(data.report),
-                                  sorted(data.report["attributes"]), "on_demand")
-    return RedirectResponse(f"/dashboard/{slug}?saved=1#history", status_code=303, headers=SECURITY_HEADERS)
+    saved = await reports.request_snapshot(conn, request.app.state.pool, request.app.state.indexes,
+                                           community.community_id, community.revision)
+    outcome = "1" if saved.point is not None else "queued"
+    return RedirectResponse(f"/dashboard/{slug}?saved={outcome}#history", status_code=303,
+                            headers=SECURITY_HEADERS)
 
 
 def _csv(rows: list[list[object]], filename: str) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Request, status
 from pydantic import Field, field_validator
 
 from belonging.matching.groups import SupportGroup
@@ -14,13 +14,12 @@ from belonging.matching.profiles import normalise_tag, normalise_tags
 from belonging.service.deps import Conn, OrganiserCommunity, PlatformCommunity
 from belonging.service.errors import ApiError, conflict, not_found
 from belonging.service.indexes import CommunityModel
+from belonging.service.params import GroupIdPath, MemberIdPath, PlacementIdPath
 from belonging.service.repository import connections, members
 from belonging.service.repository import groups as repository
-from belonging.service.schemas import MEMBER_ID_PATTERN, Strict
+from belonging.service.schemas import MemberId, Strict, Text, Uuid
 
 router = APIRouter(prefix="/v1/communities/{slug}", tags=["groups"])
-GroupIdPath = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$", description="The group's id.")]
-MemberIdPath = Annotated[str, Path(pattern=MEMBER_ID_PATTERN)]
 Format = Literal["online", "in_person"]
 
 
@@ -34,11 +33,11 @@ def _topics(values: list[str]) -> list[str]:
 
 
 class GroupIn(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    topics: list[str] = Field(description="Need tags the group serves.")
+    name: Annotated[Text, Field(min_length=1, max_length=200)]
+    topics: list[Text] = Field(description="Need tags the group serves.")
     capacity: int = Field(ge=1, le=10_000, description="Seats, at least 1.")
     format: Format
-    language: Annotated[str, Field(max_length=16)] | None = None
+    language: Annotated[Text, Field(max_length=16)] | None = None
     status: Literal["open", "closed"] = "open"
 
     _normalise_topics = field_validator("topics")(_topics)
@@ -50,11 +49,11 @@ class GroupIn(Strict):
 
 
 class GroupPatch(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    topics: list[str] | None = None
+    name: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    topics: list[Text] | None = None
     capacity: int | None = Field(default=None, ge=1, le=10_000)
     format: Format | None = None
-    language: Annotated[str, Field(max_length=16)] | None = None
+    language: Annotated[Text, Field(max_length=16)] | None = None
     status: Literal["open", "closed"] | None = None
 
     @field_validator("topics")
@@ -64,13 +63,13 @@ class GroupPatch(Strict):
 
 
 class PlacementIn(Strict):
-    member_ids: list[Annotated[str, Field(pattern=MEMBER_ID_PATTERN)]] | None = Field(
+    member_ids: list[MemberId] | None = Field(
         default=None, max_length=100_000, description="Members to place; default: everyone with an unserved need.")
-    group_ids: list[Annotated[str, Field(pattern=r"^[0-9a-fA-F-]{36}$")]] | None = Field(
+    group_ids: list[Uuid] | None = Field(
         default=None, max_length=10_000, description="Groups that may receive members; default: all open groups.")
     explain: bool = Field(default=False, description="List every eligible group and its fit per assignment.")
-    spread_attribute: str | None = Field(default=None, description="Spread this attribute's values across groups.")
-    avoid_lone_attribute: str | None = Field(
+    spread_attribute: Text | None = Field(default=None, description="Spread this attribute's values across groups.")
+    avoid_lone_attribute: Text | None = Field(
         default=None, description="Avoid leaving a member as the only one of their value in a group.")
     max_new_groups_per_member: int = Field(default=1, ge=1, le=10)
     target_group_size: int = Field(default=8, ge=2, le=1000, description="Size of proposed new groups.")
@@ -214,7 +213,7 @@ async def create_placement(body: PlacementIn, request: Request, community: Organ
 
 
 @router.get("/placements/{placement_id}")
-async def get_placement(placement_id: GroupIdPath, community: OrganiserCommunity, conn: Conn) -> dict:
+async def get_placement(placement_id: PlacementIdPath, community: OrganiserCommunity, conn: Conn) -> dict:
     """A stored placement proposal and whether it was applied."""
     placement = await repository.get_placement(conn, community.community_id, placement_id)
     if placement is None:
@@ -223,7 +222,7 @@ async def get_placement(placement_id: GroupIdPath, community: OrganiserCommunity
 
 
 @router.post("/placements/{placement_id}/apply")
-async def apply_placement(placement_id: GroupIdPath, community: OrganiserCommunity, conn: Conn) -> dict:
+async def apply_placement(placement_id: PlacementIdPath, community: OrganiserCommunity, conn: Conn) -> dict:
     """Apply a proposal in one transaction; 409 if groups changed since it was made."""
     placement = await repository.get_placement(conn, community.community_id, placement_id, lock=True)
     if placement is None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from belonging.service.deps import Conn, OrganiserCommunity
 from belonging.service.errors import not_found
+from belonging.service.params import JobIdPath
 from belonging.service.repository import jobs
 
 router = APIRouter(prefix="/v1/communities/{slug}/jobs", tags=["jobs"])
@@ -28,7 +29,7 @@ class Job(BaseModel):
 
 @router.get("/{job_id}", response_model=Job)
 async def get_job(
-    job_id: Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$")], community: OrganiserCommunity, conn: Conn
+    job_id: JobIdPath, community: OrganiserCommunity, conn: Conn
 ) -> dict:
     """A background job's state, progress and, when done, its result."""
     job = await jobs.get(conn, community.community_id, job_id)

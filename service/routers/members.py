@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from belonging.service import imports, ndjson
 from belonging.service.deps import Conn, PlatformCommunity
-from belonging.service.errors import ApiError, not_found
+from belonging.service.errors import not_found
+from belonging.service.params import MemberCursor, MemberIdPath, encode_cursor
 from belonging.service.repository import members
-from belonging.service.schemas import MEMBER_ID_PATTERN, ImportResult, Member, MemberIn, MemberPage
+from belonging.service.schemas import ImportResult, Member, MemberIn, MemberPage
 
 router = APIRouter(prefix="/v1/communities/{slug}/members", tags=["members"])
-MemberIdPath = Annotated[str, Path(pattern=MEMBER_ID_PATTERN, description="The platform's member id.")]
-
-
-def _encode_cursor(member_id: str) -> str:
-    return base64.urlsafe_b64encode(member_id.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        member_id = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
-        if not member_id:
-            raise ValueError("empty cursor")
-        return member_id
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ApiError(422, "Invalid input", "cursor is not one this API returned; start without it") from None
 
 
 @router.put("/{member_id}", response_model=Member, responses={201: {"model": Member}})
@@ -63,12 +47,11 @@ async def delete_member(member_id: MemberIdPath, community: PlatformCommunity, c
 async def list_members(
     community: PlatformCommunity, conn: Conn,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    after: MemberCursor = None,
 ) -> dict:
     """Members in id order, a page at a time."""
-    after = _decode_cursor(cursor) if cursor else None
     rows = await members.page(conn, community.community_id, limit + 1, after)
-    next_cursor = _encode_cursor(rows[limit - 1]["member_id"]) if len(rows) > limit else None
+    next_cursor = encode_cursor(rows[limit - 1]["member_id"]) if len(rows) > limit else None
     return {"members": rows[:limit], "next_cursor": next_cursor}
 
 

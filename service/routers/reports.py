@@ -1,4 +1,8 @@
-"""Silo and fragmentation reports, their history, and what-if (organiser key)."""
+"""Silo and fragmentation reports, their history, and what-if (organiser key).
+
+Reading a report computes and returns it, nothing more; history points are written only by
+``POST .../reports/silos/snapshots`` and the daily job.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,10 @@ from belonging.service.deps import Conn, OrganiserCommunity
 from belonging.service.errors import ApiError
 from belonging.service.repository import jobs, members
 from belonging.service.repository import reports as repository
-from belonging.service.schemas import MEMBER_ID_PATTERN, Strict
+from belonging.service.schemas import MemberId, Strict, Text
 
 router = APIRouter(prefix="/v1/communities/{slug}/reports", tags=["reports"])
-AttributeQuery = Annotated[list[str], Query(alias="attribute", max_length=20,
+AttributeQuery = Annotated[list[Text], Query(alias="attribute", max_length=20,
                                             description="Attribute to break the report down by (repeatable).")]
 
 
@@ -41,7 +45,7 @@ async def silo_report(
     attributes: AttributeQuery = [],  # noqa: B006 - FastAPI copies query defaults
     include: Annotated[Literal["members"] | None, Query(description="`members`: each member's community")] = None,
 ) -> Any:
-    """Fragmentation and silo metrics; attribute groups smaller than k are never broken out."""
+    """Fragmentation and silo metrics; attribute groups smaller than k are never broken out. Stores nothing."""
     model = await request.app.state.indexes.get(community.community_id, community.revision, fresh=True)
     chosen = _check_attributes(attributes, reports.attribute_names(model))
     include_members = include == "members"
@@ -49,8 +53,21 @@ async def silo_report(
         job_id = await jobs.enqueue(conn, community.community_id, "silo_report",
                                     {"attributes": chosen, "include_members": include_members})
         return _accepted(request, community.slug, job_id)
-    return await reports.report_and_store(request.app.state.pool, request.app.state.indexes,
-                                          community.community_id, chosen, include_members)
+    return await reports.report(request.app.state.pool, request.app.state.indexes, community.community_id,
+                                chosen, include_members)
+
+
+@router.post(
+    "/silos/snapshots", status_code=status.HTTP_201_CREATED,
+    responses={202: {"description": "A large community: the snapshot is taken by a job."}},
+)
+async def save_snapshot(request: Request, community: OrganiserCommunity, conn: Conn) -> Any:
+    """Store the report's numbers now (every attribute) as a point of the trend; returns the point."""
+    saved = await reports.request_snapshot(conn, request.app.state.pool, request.app.state.indexes,
+                                           community.community_id, community.revision)
+    if saved.job_id is not None:
+        return _accepted(request, community.slug, saved.job_id)
+    return saved.point
 
 
 @router.get("/silos/history")
@@ -63,8 +80,8 @@ async def silo_history(
 
 
 class ProposedTie(Strict):
-    a: Annotated[str, Field(pattern=MEMBER_ID_PATTERN)]
-    b: Annotated[str, Field(pattern=MEMBER_ID_PATTERN)]
+    a: MemberId
+    b: MemberId
     weight: float = Field(default=1.0, gt=0, le=1_000_000)
 
 
@@ -74,7 +91,7 @@ class WhatIfIn(Strict):
         default=None, ge=1, le=10_000,
         description="Add this many ties: each of the least connected members accepts their top suggestion.",
     )
-    attributes: list[str] = Field(default_factory=list, max_length=20)
+    attributes: list[Text] = Field(default_factory=list, max_length=20)
 
 
 @router.post("/what-if", responses={202: {"description": "A large community: the what-if runs as a job."}})

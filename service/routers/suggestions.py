@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from belonging.matching.suggest import suggest
 from belonging.service.deps import Conn, PlatformCommunity
 from belonging.service.errors import ApiError, conflict, not_found
 from belonging.service.indexes import CommunityModel
+from belonging.service.params import MemberIdPath, SuggestionIdPath
 from belonging.service.repository import connections
 from belonging.service.repository import suggestions as repository
-from belonging.service.schemas import MEMBER_ID_PATTERN, CommunitySettings, Strict
+from belonging.service.schemas import CommunitySettings, Strict
 
 router = APIRouter(prefix="/v1/communities/{slug}", tags=["suggestions"])
-MemberIdPath = Annotated[str, Path(pattern=MEMBER_ID_PATTERN)]
 # Ask the engine for more than the limit: candidates at their exposure cap, or who opted out
 # since the index was built, are dropped when the suggestions are recorded.
 HEADROOM = 2
@@ -89,7 +89,7 @@ async def member_suggestions(
 
 @router.post("/suggestions/{suggestion_id}/feedback", response_model=Feedback)
 async def suggestion_feedback(
-    suggestion_id: Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$")], body: FeedbackIn,
+    suggestion_id: SuggestionIdPath, body: FeedbackIn,
     community: PlatformCommunity, conn: Conn,
 ) -> dict:
     """Record whether the member accepted (creates the connection) or declined (never proposed again)."""

@@ -1,7 +1,12 @@
-"""Who may call what: admin, platform, organiser, nobody, and another community's keys."""
+"""Who may call what: admin, platform, organiser, nobody, and another community's keys.
+
+A missing or bad key gets 401 and a valid key that does not open the route gets 403, both the
+same whether or not the community in the URL exists, so slugs cannot be enumerated.
+"""
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -41,7 +46,7 @@ def test_platform_routes_accept_only_the_communitys_platform_key(
     assert _call(client, method, url, body, ADMIN) == 403
     assert _call(client, method, url, body, community.organiser) == 403
     assert _call(client, method, url, body, other_community.platform) == 403
-    assert _call(client, method, url, body, {"Authorization": "Bearer bel_p_000000000000_forged"}) == 403
+    assert _call(client, method, url, body, {"Authorization": "Bearer bel_p_000000000000_forged"}) == 401
     assert _call(client, method, url, body, community.platform) in (200, 201, 204)
 
 
@@ -95,6 +100,54 @@ def test_duplicate_community_slug_is_a_conflict(client: TestClient, community: C
     assert "already exists" in response.json()["detail"]
 
 
-def test_unknown_community_is_not_found(client: TestClient, community: CommunityKeys) -> None:
+FORGED = "bel_p_000000000000_" + "x" * 43
+
+
+def _bad_keys(community: CommunityKeys) -> dict[str, dict[str, str]]:
+    secret_changed = community.platform_key[:-3] + ("abc" if not community.platform_key.endswith("abc") else "xyz")
+    return {
+        "missing": {},
+        "empty": {"Authorization": "Bearer "},
+        "not a key": {"Authorization": "Bearer hello"},
+        "forged": {"Authorization": f"Bearer {FORGED}"},
+        "wrong secret": {"Authorization": f"Bearer {secret_changed}"},
+        "not bearer": {"Authorization": f"Basic {community.platform_key}"},
+    }
+
+
+@pytest.mark.parametrize("which", ["missing", "empty", "not a key", "forged", "wrong secret", "not bearer"])
+def test_a_bad_or_missing_key_gets_the_same_401_whether_or_not_the_community_exists(
+    client: TestClient, community: CommunityKeys, which: str
+) -> None:
+    headers = _bad_keys(community)[which]
+    existing = client.get(community.url("/members"), headers=headers)
+    unknown = client.get("/v1/communities/nowhere/members", headers=headers)
+    for response in (existing, unknown):
+        assert response.status_code == 401, response.text
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.headers["content-type"] == "application/problem+json"
+    assert existing.json() == unknown.json()
+
+
+@pytest.mark.parametrize("which", ["admin", "organiser", "other community"])
+def test_a_valid_key_that_does_not_open_the_route_gets_the_same_403_whether_or_not_the_community_exists(
+    client: TestClient, community: CommunityKeys, other_community: CommunityKeys, which: str
+) -> None:
+    headers = {"admin": ADMIN, "organiser": community.organiser, "other community": other_community.platform}[which]
+    existing = client.get(community.url("/members"), headers=headers)
+    unknown = client.get("/v1/communities/nowhere/members", headers=headers)
+    assert existing.status_code == unknown.status_code == 403
+    assert existing.json()["detail"].replace(community.slug, "nowhere") == unknown.json()["detail"]
+
+
+def test_a_communitys_own_key_on_an_unknown_community_is_forbidden(
+    client: TestClient, community: CommunityKeys
+) -> None:
     response = client.get("/v1/communities/nowhere/members", headers=community.platform)
-    assert response.status_code == 404
+    assert response.status_code == 403
+
+
+def test_a_revoked_key_is_a_bad_key(client: TestClient, community: CommunityKeys, database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE api_keys SET revoked_at = now() WHERE role = 'platform'")
+    assert client.get(community.url("/members"), headers=community.platform).status_code == 401

@@ -65,8 +65,8 @@ def connect(client: httpx.Client, community: CommunityKeys, a: str, b: str) -> N
 
 
 def snapshot(client: httpx.Client, community: CommunityKeys) -> None:
-    response = client.get(community.url("/reports/silos"), headers=community.organiser)
-    assert response.status_code == 200, response.text
+    response = client.post(community.url("/reports/silos/snapshots"), headers=community.organiser)
+    assert response.status_code == 201, response.text
 
 
 def sign_in(client: TestClient, community: CommunityKeys, key: str | None = None) -> httpx.Response:
@@ -143,9 +143,8 @@ def test_a_forged_cookie_is_refused(client: TestClient, community: CommunityKeys
     real = client.cookies.get(sessions.COOKIE_NAME)
     assert real
     version, payload, mac = real.split(".")
-    key_id = community.organiser_key.split("_")[2]
     # A session that lasts a year longer, signed with a secret that is not the deployment's.
-    forged, _ = sessions.issue(community.slug, key_id, b"guessed secret", now=time.time() + 365 * 86400)
+    forged, _ = sessions.issue(community.slug, b"guessed secret", now=time.time() + 365 * 86400)
     forgeries = [
         forged,
         f"{version}.{forged.split('.')[1]}.{mac}",  # the longer session under the real signature
@@ -159,8 +158,7 @@ def test_a_forged_cookie_is_refused(client: TestClient, community: CommunityKeys
 
 
 def test_an_expired_session_is_refused(client: TestClient, community: CommunityKeys) -> None:
-    key_id = community.organiser_key.split("_")[2]
-    value, _ = sessions.issue(community.slug, key_id, sessions.signing_key(ADMIN_TOKEN),
+    value, _ = sessions.issue(community.slug, sessions.signing_key(ADMIN_TOKEN),
                               now=time.time() - sessions.LIFETIME_S - 1)
     response = client.get(f"/dashboard/{community.slug}", headers={"Cookie": f"{sessions.COOKIE_NAME}={value}"})
     assert response.status_code == 401 and is_sign_in_form(response)
@@ -195,6 +193,47 @@ def test_signing_out_clears_the_cookie(client: TestClient, community: CommunityK
     cleared = response.headers["set-cookie"]
     assert cleared.startswith(f"{sessions.COOKIE_NAME}=") and "Max-Age=0" in cleared
     assert is_sign_in_form(client.get(f"/dashboard/{community.slug}"))
+
+
+def test_signing_out_ends_the_session_on_the_server(
+    client: TestClient, community: CommunityKeys, karate: nx.Graph
+) -> None:
+    sign_in(client, community)
+    value = client.cookies.get(sessions.COOKIE_NAME)
+    assert value and client.get(f"/dashboard/{community.slug}").status_code == 200
+    assert client.post(f"/dashboard/{community.slug}/logout", follow_redirects=False).status_code == 303
+    client.cookies.clear()
+    replayed = {"Cookie": f"{sessions.COOKIE_NAME}={value}"}
+    for path in ("", "/export/at-risk.csv"):
+        response = client.get(f"/dashboard/{community.slug}{path}", headers=replayed)
+        assert response.status_code == 401 and "Members at risk" not in response.text
+    assert is_sign_in_form(client.get(f"/dashboard/{community.slug}", headers=replayed))
+    saved = client.post(f"/dashboard/{community.slug}/snapshots", headers=replayed, follow_redirects=False)
+    assert saved.status_code == 401
+
+
+def test_signing_out_ends_only_that_session(client: TestClient, community: CommunityKeys, karate: nx.Graph) -> None:
+    sign_in(client, community)
+    first = client.cookies.get(sessions.COOKIE_NAME)
+    client.cookies.clear()
+    sign_in(client, community)
+    second = client.cookies.get(sessions.COOKIE_NAME)
+    assert first != second
+    client.cookies.clear()
+    client.post(f"/dashboard/{community.slug}/logout", headers={"Cookie": f"{sessions.COOKIE_NAME}={first}"},
+                follow_redirects=False)
+    assert client.get(f"/dashboard/{community.slug}",
+                      headers={"Cookie": f"{sessions.COOKIE_NAME}={second}"}).status_code == 200
+
+
+def test_a_sign_out_posted_from_another_site_leaves_the_session(
+    client: TestClient, community: CommunityKeys, karate: nx.Graph
+) -> None:
+    sign_in(client, community)
+    response = client.post(f"/dashboard/{community.slug}/logout", headers={"Origin": "https://evil.example"},
+                           follow_redirects=False)
+    assert response.status_code == 303
+    assert client.get(f"/dashboard/{community.slug}").status_code == 200
 
 
 def test_the_key_never_reaches_the_logs(
@@ -249,6 +288,22 @@ def test_saving_a_snapshot_adds_a_point_to_the_trend(
     history = client.get(community.url("/reports/silos/history"), headers=community.organiser).json()["snapshots"]
     assert [s["isolates"] for s in history] == [3]
     assert "loner-1" not in json.dumps(history)
+
+
+def test_saving_a_snapshot_of_a_large_community_queues_the_same_job_as_the_api(
+    client: TestClient, community: CommunityKeys, karate: nx.Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from belonging.service import reports
+    from belonging.service.jobs import run_one
+
+    monkeypatch.setattr(reports, "SYNC_MAX_TIES", 10)
+    sign_in(client, community)
+    response = client.post(f"/dashboard/{community.slug}/snapshots", follow_redirects=False)
+    assert response.status_code == 303 and "saved=queued" in response.headers["location"]
+    assert "in the background" in client.get(response.headers["location"]).text
+    assert client.portal.call(run_one, client.app.state.pool, client.app.state)
+    history = client.get(community.url("/reports/silos/history"), headers=community.organiser).json()["snapshots"]
+    assert [s["isolates"] for s in history] == [3]
 
 
 def test_private_needs_never_appear_while_groups_are_suggested(

@@ -78,13 +78,46 @@ def test_unknown_attribute_is_a_422_naming_the_known_ones(
     assert "dorm" in response.json()["detail"] and "club" in response.json()["detail"]
 
 
-def test_every_report_is_a_snapshot_in_history(client: TestClient, community: CommunityKeys, karate: nx.Graph) -> None:
-    report(client, community)
+def history(client: TestClient, community: CommunityKeys) -> list[dict]:
+    response = client.get(community.url("/reports/silos/history"), headers=community.organiser)
+    assert response.status_code == 200, response.text
+    return response.json()["snapshots"]
+
+
+def save_snapshot(client: TestClient, community: CommunityKeys) -> dict:
+    response = client.post(community.url("/reports/silos/snapshots"), headers=community.organiser)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_reading_the_report_writes_no_history(client: TestClient, community: CommunityKeys, karate: nx.Graph) -> None:
+    for params in ({}, {"attribute": "club"}, {"include": "members"}):
+        report(client, community, **params)
+    assert history(client, community) == []
+
+
+def test_each_saved_snapshot_is_a_point_in_history(
+    client: TestClient, community: CommunityKeys, karate: nx.Graph
+) -> None:
+    first = save_snapshot(client, community)
+    assert first["isolates"] == 2 and first["members"] == 36 and first["kind"] == "on_demand"
+    assert "club" in first["attributes"]
     client.put(community.url("/connections"), json={"a": "loner-1", "b": "0"}, headers=community.platform)
-    report(client, community)
-    history = client.get(community.url("/reports/silos/history"), headers=community.organiser).json()["snapshots"]
-    assert [s["isolates"] for s in history] == [2, 1]
-    assert "loner-1" not in json.dumps(history)
+    second = save_snapshot(client, community)
+    points = history(client, community)
+    assert [s["isolates"] for s in points] == [2, 1]
+    assert [s["snapshot_id"] for s in points] == [first["snapshot_id"], second["snapshot_id"]]
+    assert json.loads(json.dumps(points[-1])) == second
+    assert "loner-1" not in json.dumps(points)
+
+
+def test_only_the_organiser_key_saves_a_snapshot(
+    client: TestClient, community: CommunityKeys, karate: nx.Graph
+) -> None:
+    url = community.url("/reports/silos/snapshots")
+    assert client.post(url).status_code == 401
+    assert client.post(url, headers=community.platform).status_code == 403
+    assert history(client, community) == []
 
 
 def test_what_if_shows_before_and_after(client: TestClient, community: CommunityKeys, karate: nx.Graph) -> None:
@@ -129,6 +162,24 @@ def test_large_community_report_runs_as_a_job(
     assert client.portal.call(run_one, client.app.state.pool, client.app.state)
     job = client.get(status_url, headers=community.organiser).json()
     assert job["status"] == "done" and job["result"]["members"] == 36
+    assert history(client, community) == []
+
+
+def test_large_community_snapshot_runs_as_a_job(
+    client: TestClient, community: CommunityKeys, karate: nx.Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reports, "SYNC_MAX_TIES", 10)
+    response = client.post(community.url("/reports/silos/snapshots"), headers=community.organiser)
+    assert response.status_code == 202
+    status_url = response.json()["status_url"]
+    assert response.headers["location"] == status_url
+    assert history(client, community) == []
+    from belonging.service.jobs import run_one
+
+    assert client.portal.call(run_one, client.app.state.pool, client.app.state)
+    job = client.get(status_url, headers=community.organiser).json()
+    assert job["status"] == "done" and job["result"]["isolates"] == 2
+    assert [s["snapshot_id"] for s in history(client, community)] == [job["result"]["snapshot_id"]]
 
 
 def test_daily_snapshots_are_scheduled_once_a_day(

@@ -149,6 +149,8 @@ CASES: list[Case] = [
     (f"POST {SLUG}/placements", "a placement is proposed", None, _organiser("POST", "/placements", json={}), 0),
     (f"POST {SLUG}/placements/{{placement_id}}/apply", "a placement with seats is applied", None,
      _apply_new_placement, 1),
+    (f"POST {SLUG}/reports/silos/snapshots", "a history point is saved", None,
+     _organiser("POST", "/reports/silos/snapshots"), 0),
     (f"POST {SLUG}/reports/what-if", "a what-if is computed", None,
      _organiser("POST", "/reports/what-if", json={"add_ties": [{"a": "ann", "b": "dan"}]}), 0),
 ]
