@@ -1,0 +1,211 @@
+"""Support groups and placements: the rules every route (and job) goes through.
+
+Seats
+    A group never holds more members than its capacity. Every seat write locks the group row
+    first and counts the seats after the lock, in a separate statement of the same transaction,
+    so it sees every seat committed before the lock was granted.
+
+Placements
+    A proposal records the version of every group it saw; applying it is refused (409) when any
+    of those groups changed since, when a member in it was erased, or when it would overfill a
+    group, and nothing is written then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from belonging.matching.groups import SupportGroup
+from belonging.matching.placement import PlacementOptions, propose_placement, suggest_groups_for_member
+from belonging.service.errors import conflict, invalid, not_found
+from belonging.service.indexes import CommunityModel, IndexCache
+from belonging.service.repository import communities, members
+from belonging.service.repository import groups as repository
+from belonging.service.repository.groups import PlacementRow, SupportGroupRow
+
+_REQUIRED = ("name", "topics", "capacity", "format", "status")
+
+
+# --- groups -------------------------------------------------------------------------------------
+
+async def create_group(conn: AsyncConnection, community_id: int, fields: dict[str, Any]) -> SupportGroupRow:
+    return await repository.create(conn, community_id, fields)
+
+
+async def _locked_group(conn: AsyncConnection, community_id: int, group_id: str) -> SupportGroupRow:
+    """The group with its seats as committed now, its row locked until the transaction ends."""
+    if not await repository.lock(conn, community_id, [group_id]):
+        raise not_found(f"group {group_id!r}")
+    group = await repository.get(conn, community_id, group_id)
+    assert group is not None
+    return group
+
+
+async def change_group(
+    conn: AsyncConnection, community_id: int, group_id: str, changes: dict[str, Any]
+) -> SupportGroupRow:
+    """Change some fields; the capacity never drops below the members already seated (422)."""
+    group = await _locked_group(conn, community_id, group_id)
+    for field in _REQUIRED:
+        if field in changes and changes[field] is None:
+            raise invalid(f"{field} cannot be null")
+    if changes.get("capacity") is not None and changes["capacity"] < len(group.member_ids):
+        raise invalid(f"capacity {changes['capacity']} is below the {len(group.member_ids)} members already "
+                      "in the group; remove members first")
+    if changes:
+        await repository.update(conn, community_id, group_id, changes)
+    updated = await repository.get(conn, community_id, group_id)
+    assert updated is not None
+    return updated
+
+
+async def delete_group(conn: AsyncConnection, community_id: int, group_id: str) -> None:
+    if not await repository.delete(conn, community_id, group_id):
+        raise not_found(f"group {group_id!r}")
+    await communities.bump_revision(conn, community_id)
+
+
+async def seat_member(conn: AsyncConnection, community_id: int, group_id: str, member_id: str) -> None:
+    """Seat a member by hand: 404 for an unknown group or member, 409 when full or blocked; idempotent."""
+    group = await _locked_group(conn, community_id, group_id)
+    if not await members.lock_existing(conn, community_id, [member_id]):
+        raise not_found(f"member {member_id!r}")
+    if member_id in group.member_ids:
+        return
+    if len(group.member_ids) >= group.capacity:
+        raise conflict(f"the group is full ({group.capacity} seats); raise its capacity first")
+    blocked = await repository.blocked_seats(conn, community_id, [(group_id, member_id)])
+    if blocked:
+        raise conflict(f"{member_id!r} has a block with {len(blocked)} member(s) of this group")
+    await repository.add_member(conn, community_id, group_id, member_id)
+    await communities.bump_revision(conn, community_id)
+
+
+async def unseat_member(conn: AsyncConnection, community_id: int, group_id: str, member_id: str) -> None:
+    if not await repository.remove_member(conn, community_id, group_id, member_id):
+        raise not_found(f"member {member_id!r} in group {group_id!r}")
+    await communities.bump_revision(conn, community_id)
+
+
+# --- placements ---------------------------------------------------------------------------------
+
+def as_support_group(row: SupportGroupRow) -> SupportGroup:
+    """The group as the matching engine sees it; an over-full group (capacity lowered after members
+    joined) counts as full, not as invalid."""
+    return SupportGroup(group_id=row.group_id, name=row.name, topics=tuple(row.topics),
+                        capacity=max(row.capacity, len(row.member_ids)), format=row.format,
+                        language=row.language, member_ids=tuple(row.member_ids), status=row.status)
+
+
+def _degrees(model: CommunityModel) -> dict[str, int]:
+    return dict(zip(model.graph.member_ids, model.graph.degrees().tolist(), strict=True))
+
+
+def _check_placement_request(groups: list[SupportGroupRow], model: CommunityModel, params: dict[str, Any]) -> None:
+    known_groups = {g.group_id for g in groups}
+    unknown_groups = [g for g in params.get("group_ids") or [] if g not in known_groups]
+    if unknown_groups:
+        raise invalid(f"group {unknown_groups[0]!r} does not exist")
+    unknown_members = [m for m in params.get("member_ids") or [] if m not in model.graph.position]
+    if unknown_members:
+        raise invalid(f"member {unknown_members[0]!r} does not exist")
+    for attribute in (params.get("spread_attribute"), params.get("avoid_lone_attribute")):
+        if attribute is not None and attribute not in model.graph.attributes:
+            raise invalid(f"unknown attribute {attribute!r}; known: "
+                          + (", ".join(sorted(model.graph.attributes)) or "none yet"))
+
+
+def _options(params: dict[str, Any]) -> PlacementOptions:
+    return PlacementOptions(
+        max_new_groups_per_member=params["max_new_groups_per_member"], spread_attribute=params["spread_attribute"],
+        avoid_lone_attribute=params["avoid_lone_attribute"], target_group_size=params["target_group_size"],
+        min_new_group_size=min(3, params["target_group_size"]), time_limit_s=params["time_limit_s"],
+        explain=params["explain"],
+    )
+
+
+async def propose(
+    conn: AsyncConnection, indexes: IndexCache, community_id: int, revision: int, params: dict[str, Any]
+) -> dict[str, Any]:
+    """Solve a placement (in a worker thread) and store it; returns ``{"placement_id", **placement}``.
+
+    ``params`` are the fields of a placement request; unknown groups, members or attributes are a 422.
+    """
+    groups = await repository.all_groups(conn, community_id)
+    model = await indexes.get(community_id, revision, fresh=True)
+    _check_placement_request(groups, model, params)
+    options = _options(params)
+
+    def solve() -> dict[str, Any]:
+        placement = propose_placement(
+            model.profiles, [as_support_group(g) for g in groups], blocks=[frozenset(p) for p in model.source.blocks],
+            degrees=_degrees(model), member_ids=params.get("member_ids"), group_ids=params.get("group_ids"),
+            options=options)
+        return placement.to_dict()
+
+    result = await asyncio.to_thread(solve)
+    versions = {g.group_id: g.version for g in groups}
+    placement_id = await repository.store_placement(conn, community_id, params, result, versions)
+    return {"placement_id": placement_id, **result}
+
+
+async def get_placement(conn: AsyncConnection, community_id: int, placement_id: str) -> PlacementRow:
+    placement = await repository.get_placement(conn, community_id, placement_id)
+    if placement is None:
+        raise not_found(f"placement {placement_id!r}")
+    return placement
+
+
+async def apply_placement(conn: AsyncConnection, community_id: int, placement_id: str) -> int:
+    """Seat a proposal's assignments in the caller's transaction; returns how many.
+
+    409 (and nothing written) when it was applied already, a group changed since it was made,
+    a member in it was erased, or a group would hold more members than its capacity.
+    """
+    placement = await repository.get_placement(conn, community_id, placement_id, lock=True)
+    if placement is None:
+        raise not_found(f"placement {placement_id!r}")
+    if placement.applied_at is not None:
+        raise conflict("this placement was already applied")
+    assignments = [(a["group_id"], a["member_id"]) for a in placement.result["assignments"]]
+    if not assignments:
+        return 0
+    group_ids = sorted({g for g, _ in assignments})
+    await repository.lock(conn, community_id, group_ids)
+    current = {g.group_id: g for g in await repository.by_ids(conn, community_id, group_ids)}
+    seen = placement.group_versions
+    changed = [g for g in group_ids if g not in current or current[g].version != seen.get(g)]
+    if changed:
+        raise conflict(f"{len(changed)} group(s) changed (capacity, members or deleted) since this proposal; "
+                       "propose a new placement", changed_groups=changed)
+    placed = sorted({m for _, m in assignments})
+    if len(await members.lock_existing(conn, community_id, placed)) < len(placed):
+        raise conflict("a member in this proposal was erased since; propose a new placement")
+    arriving = {g: sum(1 for group_id, _ in assignments if group_id == g) for g in group_ids}
+    overfull = [g for g in group_ids if len(current[g].member_ids) + arriving[g] > current[g].capacity]
+    if overfull:
+        raise conflict(f"{len(overfull)} group(s) would hold more members than seats; propose a new placement",
+                       changed_groups=overfull)
+    await repository.apply_assignments(conn, community_id, placement_id, assignments)
+    await communities.bump_revision(conn, community_id)
+    return len(assignments)
+
+
+# --- a member's own view ------------------------------------------------------------------------
+
+async def group_suggestions(
+    conn: AsyncConnection, indexes: IndexCache, community_id: int, revision: int, member_id: str
+) -> list[dict[str, Any]]:
+    """Support groups this member could join, best fit first, with reasons (404 for an unknown member)."""
+    groups = await repository.all_groups(conn, community_id)
+    model = await indexes.get(community_id, revision, fresh=True)
+    if member_id not in model.graph.position:
+        raise not_found(f"member {member_id!r}")
+    member = model.profiles[model.graph.position[member_id]]
+    return await asyncio.to_thread(
+        suggest_groups_for_member, member, [as_support_group(g) for g in groups], members=model.profiles,
+        blocks=[frozenset(p) for p in model.source.blocks], degrees=_degrees(model))
+
