@@ -1,14 +1,28 @@
 """Support groups and placements: the rules every route (and job) goes through.
 
+Two invariants hold whatever the interleaving of hand adds, placement applies and block writes:
+a group never holds more members than its capacity, and two members who block each other never
+share a group.
+
 Seats
-    A group never holds more members than its capacity. Every seat write locks the group row
-    first and counts the seats after the lock, in a separate statement of the same transaction,
-    so it sees every seat committed before the lock was granted.
+    Every seat write (a hand add, an apply) first takes the community's seat-writes lock in
+    shared mode, then locks the group row, and only then counts the seats and checks blocks, in
+    separate statements of the same transaction, so it sees every seat committed before the lock
+    was granted. Seat writes to one group exclude each other by the group row; writes to
+    different groups run side by side.
+
+Blocks
+    A block write takes the same seat-writes lock exclusively, so it never runs between a seat
+    write's block check and its commit. A block is always recorded (it is the member's boundary);
+    when the two members already share groups, the member who was blocked leaves those groups,
+    so the member who asked for the boundary keeps their support group.
 
 Placements
-    A proposal records the version of every group it saw; applying it is refused (409) when any
-    of those groups changed since, when a member in it was erased, or when it would overfill a
-    group, and nothing is written then.
+    A proposal records the version of every group it saw. Applying it is refused with 409, and
+    nothing is written, when any of those groups changed since, a member in it was erased, a
+    group would be overfilled, or two members it would seat together (or seat with a current
+    member) now block each other: the problem names the pairs, and the organiser proposes a new
+    placement, which respects the new blocks.
 """
 
 from __future__ import annotations
@@ -22,7 +36,7 @@ from belonging.matching.groups import SupportGroup
 from belonging.matching.placement import PlacementOptions, propose_placement, suggest_groups_for_member
 from belonging.service.errors import conflict, invalid, not_found
 from belonging.service.indexes import CommunityModel, IndexCache
-from belonging.service.repository import communities, members
+from belonging.service.repository import communities, connections, members
 from belonging.service.repository import groups as repository
 from belonging.service.repository.groups import PlacementRow, SupportGroupRow
 
@@ -70,6 +84,7 @@ async def delete_group(conn: AsyncConnection, community_id: int, group_id: str) 
 
 async def seat_member(conn: AsyncConnection, community_id: int, group_id: str, member_id: str) -> None:
     """Seat a member by hand: 404 for an unknown group or member, 409 when full or blocked; idempotent."""
+    await repository.lock_seat_writes(conn, community_id)
     group = await _locked_group(conn, community_id, group_id)
     if not await members.lock_existing(conn, community_id, [member_id]):
         raise not_found(f"member {member_id!r}")
@@ -88,6 +103,21 @@ async def unseat_member(conn: AsyncConnection, community_id: int, group_id: str,
     if not await repository.remove_member(conn, community_id, group_id, member_id):
         raise not_found(f"member {member_id!r} in group {group_id!r}")
     await communities.bump_revision(conn, community_id)
+
+
+async def record_block(conn: AsyncConnection, community_id: int, member_id: str, other_id: str) -> list[str]:
+    """Record that ``member_id`` blocks ``other_id``; ``other_id`` leaves every group they share.
+
+    Returns the ids of the groups ``other_id`` left. Both members must exist (404 otherwise).
+    """
+    await repository.lock_seat_writes(conn, community_id, exclusive=True)
+    created = await connections.block(conn, community_id, member_id, other_id)
+    left = await repository.shared_groups(conn, community_id, member_id, other_id)
+    for group_id in left:
+        await repository.remove_member(conn, community_id, group_id, other_id)
+    if created or left:
+        await communities.bump_revision(conn, community_id)
+    return left
 
 
 # --- placements ---------------------------------------------------------------------------------
@@ -163,7 +193,8 @@ async def apply_placement(conn: AsyncConnection, community_id: int, placement_id
     """Seat a proposal's assignments in the caller's transaction; returns how many.
 
     409 (and nothing written) when it was applied already, a group changed since it was made,
-    a member in it was erased, or a group would hold more members than its capacity.
+    a member in it was erased, a group would hold more members than its capacity, or two members
+    it would seat in one group now block each other (``blocked_pairs`` names them).
     """
     placement = await repository.get_placement(conn, community_id, placement_id, lock=True)
     if placement is None:
@@ -174,6 +205,7 @@ async def apply_placement(conn: AsyncConnection, community_id: int, placement_id
     if not assignments:
         return 0
     group_ids = sorted({g for g, _ in assignments})
+    await repository.lock_seat_writes(conn, community_id)
     await repository.lock(conn, community_id, group_ids)
     current = {g.group_id: g for g in await repository.by_ids(conn, community_id, group_ids)}
     seen = placement.group_versions
@@ -189,6 +221,13 @@ async def apply_placement(conn: AsyncConnection, community_id: int, placement_id
     if overfull:
         raise conflict(f"{len(overfull)} group(s) would hold more members than seats; propose a new placement",
                        changed_groups=overfull)
+    blocked = await repository.blocked_seats(conn, community_id, assignments)
+    if blocked:
+        pairs = "; ".join(f"{b.member_id!r} and {b.other_id!r}" for b in blocked[:5])
+        raise conflict(f"{len(blocked)} pair(s) this proposal would put in one group now block each other "
+                       f"({pairs}); propose a new placement, which keeps them apart",
+                       blocked_pairs=[{"group_id": b.group_id, "member_ids": [b.member_id, b.other_id]}
+                                      for b in blocked])
     await repository.apply_assignments(conn, community_id, placement_id, assignments)
     await communities.bump_revision(conn, community_id)
     return len(assignments)

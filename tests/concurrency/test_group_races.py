@@ -141,3 +141,23 @@ def test_applying_a_placement_while_members_are_added_by_hand_keeps_seats(server
         added = {m for m, response in zip(to_add, adds, strict=True) if response.status_code == 204}
         assert seated(server, group_id) == (set(to_place) if apply.status_code == 200 else added)
 
+
+def test_a_block_written_while_the_pair_is_added_never_leaves_both_in_the_group(server: LiveServer) -> None:
+    community = Community(server, "late-block")
+    pairs = [(f"c{i}", f"d{i}") for i in range(8)]
+    community.import_members([m for pair in pairs for m in pair])
+    groups = [community.create_group(f"Circle {i}", capacity=5) for i in range(len(pairs))]
+
+    requests = []
+    for group_id, (c, d) in zip(groups, pairs, strict=True):
+        requests += [community.add(group_id, c), community.block(c, d), community.add(group_id, d)]
+    responses = race(server, requests)
+
+    assert all(r.status_code == 204 for r in responses[1::3]), "a block is always recorded"
+    with psycopg.connect(server.database_url) as conn:
+        blocks = {tuple(row) for row in conn.execute(
+            "SELECT b.member_id, b.blocked_id FROM blocks b JOIN communities c USING (community_id)"
+            " WHERE c.slug = 'late-block'").fetchall()}
+    assert blocks == set(pairs)
+    for group_id, (c, d) in zip(groups, pairs, strict=True):
+        assert {c, d} - seated(server, group_id), f"{c} and {d} block each other and share a group"

@@ -137,3 +137,37 @@ def test_placement_with_unknown_member_group_or_attribute_is_a_422(
     ):
         response = client.post(community.url("/placements"), json=body, headers=community.organiser)
         assert response.status_code == 422, body
+
+
+def test_apply_is_refused_when_members_it_seats_together_blocked_each_other_since(
+    client: TestClient, community: CommunityKeys, members: None
+) -> None:
+    group = create_group(client, community, language="en")
+    result = propose(client, community)
+    assert {a["member_id"] for a in result["assignments"]} == {"bob", "dan"}
+    assert client.put(community.url("/members/dan/blocks/bob"), headers=community.platform).status_code == 204
+
+    response = client.post(community.url(f"/placements/{result['placement_id']}/apply"), headers=community.organiser)
+
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["blocked_pairs"] == [{"group_id": group["group_id"], "member_ids": ["bob", "dan"]}]
+    assert "'bob' and 'dan'" in problem["detail"] and "propose a new placement" in problem["detail"]
+    seated = client.get(community.url(f"/groups/{group['group_id']}"), headers=community.organiser).json()
+    assert seated["member_ids"] == []
+    assert len(propose(client, community)["assignments"]) == 1
+
+
+def test_a_block_between_members_who_share_a_group_takes_the_blocked_member_out(
+    client: TestClient, community: CommunityKeys, members: None
+) -> None:
+    group = create_group(client, community, capacity=3)
+    url = community.url(f"/groups/{group['group_id']}")
+    for member_id in ("bob", "dan", "eve"):
+        assert client.put(f"{url}/members/{member_id}", headers=community.organiser).status_code == 204
+
+    assert client.put(community.url("/members/dan/blocks/bob"), headers=community.platform).status_code == 204
+
+    assert client.get(url, headers=community.organiser).json()["member_ids"] == ["dan", "eve"]
+    assert client.put(f"{url}/members/bob", headers=community.organiser).status_code == 409
