@@ -28,6 +28,7 @@ Placements
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -36,10 +37,13 @@ from belonging.matching.groups import SupportGroup
 from belonging.matching.placement import PlacementOptions, propose_placement, suggest_groups_for_member
 from belonging.service.errors import conflict, invalid, not_found
 from belonging.service.indexes import CommunityModel, IndexCache
-from belonging.service.repository import communities, connections, members
+from belonging.service.jobs import JobContext, handler
+from belonging.service.repository import communities, connections, jobs, members
 from belonging.service.repository import groups as repository
+from belonging.service.repository import reports as report_repository
 from belonging.service.repository.groups import PlacementRow, SupportGroupRow
 
+SYNC_MAX_MEMBERS = 20_000
 _REQUIRED = ("name", "topics", "capacity", "format", "status")
 
 
@@ -157,16 +161,20 @@ def _options(params: dict[str, Any]) -> PlacementOptions:
     )
 
 
-async def propose(
-    conn: AsyncConnection, indexes: IndexCache, community_id: int, revision: int, params: dict[str, Any]
-) -> dict[str, Any]:
-    """Solve a placement (in a worker thread) and store it; returns ``{"placement_id", **placement}``.
+@dataclass(frozen=True)
+class PlacementQueued:
+    """A placement too large to solve within the request: poll the job."""
 
-    ``params`` are the fields of a placement request; unknown groups, members or attributes are a 422.
-    """
-    groups = await repository.all_groups(conn, community_id)
-    model = await indexes.get(community_id, revision, fresh=True)
-    _check_placement_request(groups, model, params)
+    job_id: str
+
+
+def _members_to_place(model: CommunityModel, params: dict[str, Any]) -> int:
+    named = params.get("member_ids")
+    return len(named) if named is not None else len(model.profiles)
+
+
+async def _solve(groups: list[SupportGroupRow], model: CommunityModel, params: dict[str, Any]) -> dict[str, Any]:
+    """The placement (solved in a worker thread) as JSON-ready data."""
     options = _options(params)
 
     def solve() -> dict[str, Any]:
@@ -176,10 +184,46 @@ async def propose(
             options=options)
         return placement.to_dict()
 
-    result = await asyncio.to_thread(solve)
+    return await asyncio.to_thread(solve)
+
+
+async def _store(
+    conn: AsyncConnection, community_id: int, groups: list[SupportGroupRow], params: dict[str, Any],
+    result: dict[str, Any],
+) -> dict[str, Any]:
     versions = {g.group_id: g.version for g in groups}
     placement_id = await repository.store_placement(conn, community_id, params, result, versions)
     return {"placement_id": placement_id, **result}
+
+
+async def propose(
+    conn: AsyncConnection, indexes: IndexCache, community_id: int, revision: int, params: dict[str, Any]
+) -> dict[str, Any] | PlacementQueued:
+    """Solve a placement and store it; returns ``{"placement_id", **placement}``.
+
+    ``params`` are the fields of a placement request; unknown groups, members or attributes are
+    a 422. Over ``SYNC_MAX_MEMBERS`` members the placement is queued as a job instead.
+    """
+    groups = await repository.all_groups(conn, community_id)
+    model = await indexes.get(community_id, revision, fresh=True)
+    _check_placement_request(groups, model, params)
+    if _members_to_place(model, params) > SYNC_MAX_MEMBERS:
+        return PlacementQueued(await jobs.enqueue(conn, community_id, "placement", params))
+    return await _store(conn, community_id, groups, params, await _solve(groups, model, params))
+
+
+@handler("placement")
+async def _placement_job(job: JobContext) -> dict[str, Any]:
+    async with job.pool.connection() as conn:
+        revision, _ = await report_repository.revision_and_settings(conn, job.community_id)
+        groups = await repository.all_groups(conn, job.community_id)
+    model = await job.app_state.indexes.get(job.community_id, revision, fresh=True)
+    # Groups or members named in the request may have gone since it was accepted.
+    _check_placement_request(groups, model, job.params)
+    await job.progress(0.1)
+    result = await _solve(groups, model, job.params)
+    async with job.pool.connection() as conn:
+        return await _store(conn, job.community_id, groups, job.params, result)
 
 
 async def get_placement(conn: AsyncConnection, community_id: int, placement_id: str) -> PlacementRow:

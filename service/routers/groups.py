@@ -14,6 +14,7 @@ from belonging.service.deps import Conn, OrganiserCommunity, PlatformCommunity
 from belonging.service.errors import not_found
 from belonging.service.repository import groups as repository
 from belonging.service.repository.groups import SupportGroupRow
+from belonging.service.routers.jobs import job_accepted
 from belonging.service.schemas import MEMBER_ID_PATTERN, Strict
 
 router = APIRouter(prefix="/v1/communities/{slug}", tags=["groups"])
@@ -135,11 +136,16 @@ async def remove_group_member(
 
 # --- placements ---------------------------------------------------------------------------------
 
-@router.post("/placements", status_code=status.HTTP_201_CREATED)
-async def create_placement(body: PlacementIn, request: Request, community: OrganiserCommunity, conn: Conn) -> dict:
+@router.post("/placements", status_code=status.HTTP_201_CREATED, responses={
+    202: {"description": f"A placement over more than {support_groups.SYNC_MAX_MEMBERS:,} members runs as a job;"
+                         " poll `status_url`."}})
+async def create_placement(body: PlacementIn, request: Request, community: OrganiserCommunity, conn: Conn) -> Any:
     """Propose an optimal placement of members into groups, for an organiser to review and apply."""
-    return await support_groups.propose(conn, request.app.state.indexes, community.community_id,
-                                        community.revision, body.model_dump())
+    outcome = await support_groups.propose(conn, request.app.state.indexes, community.community_id,
+                                           community.revision, body.model_dump())
+    if isinstance(outcome, support_groups.PlacementQueued):
+        return job_accepted(community.slug, outcome.job_id)
+    return outcome
 
 
 @router.get("/placements/{placement_id}")

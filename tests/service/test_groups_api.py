@@ -7,6 +7,8 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+from belonging.service import support_groups
+from belonging.service.jobs import run_one
 from tests.conftest import CommunityKeys
 
 PROFILES = {
@@ -171,3 +173,47 @@ def test_a_block_between_members_who_share_a_group_takes_the_blocked_member_out(
 
     assert client.get(url, headers=community.organiser).json()["member_ids"] == ["dan", "eve"]
     assert client.put(f"{url}/members/bob", headers=community.organiser).status_code == 409
+
+
+def test_a_placement_over_the_member_limit_runs_as_a_job(
+    client: TestClient, community: CommunityKeys, members: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(support_groups, "SYNC_MAX_MEMBERS", len(PROFILES) - 1)
+    group = create_group(client, community, language="en")
+
+    response = client.post(community.url("/placements"), json={}, headers=community.organiser)
+
+    assert response.status_code == 202
+    status_url = response.json()["status_url"]
+    assert response.headers["location"] == status_url
+    assert client.get(status_url, headers=community.organiser).json()["status"] == "queued"
+    assert client.portal.call(run_one, client.app.state.pool, client.app.state)
+    job = client.get(status_url, headers=community.organiser).json()
+    assert job["status"] == "done", job["error"]
+    placement = job["result"]
+    assert {(a["member_id"], a["group_id"]) for a in placement["assignments"]} == {
+        ("bob", group["group_id"]), ("dan", group["group_id"])}
+    stored = client.get(community.url(f"/placements/{placement['placement_id']}"), headers=community.organiser)
+    assert stored.status_code == 200 and stored.json()["assignments"] == placement["assignments"]
+    applied = client.post(community.url(f"/placements/{placement['placement_id']}/apply"), headers=community.organiser)
+    assert applied.status_code == 200 and applied.json()["applied"] == 2
+
+
+def test_a_placement_at_the_member_limit_is_answered_at_once(
+    client: TestClient, community: CommunityKeys, members: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(support_groups, "SYNC_MAX_MEMBERS", 2)
+    create_group(client, community, language="en")
+    assert len(propose(client, community, member_ids=["bob", "dan"])["assignments"]) == 2
+    too_many = client.post(community.url("/placements"), json={"member_ids": ["ana", "bob", "dan"]},
+                           headers=community.organiser)
+    assert too_many.status_code == 202
+
+
+def test_a_large_placement_with_an_unknown_member_is_a_422_before_any_job(
+    client: TestClient, community: CommunityKeys, members: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(support_groups, "SYNC_MAX_MEMBERS", 0)
+    response = client.post(community.url("/placements"), json={"member_ids": ["ghost"]}, headers=community.organiser)
+    assert response.status_code == 422
+    assert not client.portal.call(run_one, client.app.state.pool, client.app.state)
