@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from belonging.matching.groups import SupportGroup
 from belonging.matching.placement import suggest_groups_for_member
 from belonging.matching.profiles import MemberProfile
 from belonging.matching.suggest import suggest
 from belonging.service import reports
 from belonging.service.dashboard.network import COLOURS, NetworkPicture, network_picture
 from belonging.service.indexes import CommunityModel
+from belonging.service.repository.groups import SupportGroupRow
+from belonging.service.support_groups import as_support_group
 
 #: Members at risk listed on the page with next actions; the CSV export has all of them.
 AT_RISK_LISTED = 50
@@ -145,7 +146,7 @@ def build(model: CommunityModel, attributes: list[str], min_group_size: int, bri
 
 
 def suggested_groups(
-    model: CommunityModel, rows: Sequence[AtRiskRow], group_rows: Sequence[Mapping[str, Any]]
+    model: CommunityModel, rows: Sequence[AtRiskRow], group_rows: Sequence[SupportGroupRow]
 ) -> dict[str, list[SuggestedGroup]]:
     """Up to ``SUGGESTED_GROUPS`` open groups per member at risk, best fit first.
 
@@ -155,13 +156,7 @@ def suggested_groups(
     """
     if not group_rows or not rows:
         return {}
-    groups = [
-        # An over-full group (capacity lowered after members joined) is shown as full, not refused.
-        SupportGroup(group_id=g["group_id"], name=g["name"], topics=tuple(g["topics"]),
-                     capacity=max(g["capacity"], len(g["member_ids"])), format=g["format"], language=g["language"],
-                     member_ids=tuple(g["member_ids"]), status=g["status"])
-        for g in group_rows
-    ]
+    groups = [as_support_group(g) for g in group_rows]
     by_id = {g.group_id: g for g in groups}
     position = model.graph.position
     seated = {m for g in groups for m in g.member_ids if m in position}

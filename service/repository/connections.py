@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, errors
 from psycopg.rows import dict_row
 
+from belonging.service.errors import not_found
 from belonging.service.repository.copy import copy_rows
 
 
@@ -126,11 +127,15 @@ async def bulk_load(
 
 
 async def block(conn: AsyncConnection, community_id: int, member_id: str, blocked_id: str) -> bool:
-    cur = await conn.execute(
-        "INSERT INTO blocks (community_id, member_id, blocked_id)"
-        " VALUES (%(cid)s, %(mid)s, %(bid)s) ON CONFLICT DO NOTHING",
-        {"cid": community_id, "mid": member_id, "bid": blocked_id},
-    )
+    """Record the block; True when it is new. 404 when either member does not exist (or was just erased)."""
+    try:
+        cur = await conn.execute(
+            "INSERT INTO blocks (community_id, member_id, blocked_id)"
+            " VALUES (%(cid)s, %(mid)s, %(bid)s) ON CONFLICT DO NOTHING",
+            {"cid": community_id, "mid": member_id, "bid": blocked_id},
+        )
+    except errors.ForeignKeyViolation:
+        raise not_found(f"member {member_id!r} or {blocked_id!r}") from None
     return cur.rowcount > 0
 
 

@@ -1,23 +1,83 @@
-"""Support groups, their members, and placement proposals."""
+"""Support groups, their seats, and placement proposals.
+
+Seat writes and block writes in one community are serialised through :func:`lock_seat_writes`;
+group rows are locked with :func:`lock` and read again with a separate statement afterwards, so
+the read sees every seat committed before the lock was granted.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
+from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-GROUP_COLUMNS = (
+
+@dataclass(frozen=True)
+class SupportGroupRow:
+    group_id: str
+    name: str
+    topics: list[str]
+    capacity: int
+    format: str
+    language: str | None
+    status: str
+    # Bumped on every change of the group or its seats; a placement records the versions it saw.
+    version: int
+    member_ids: list[str]
+
+    @property
+    def seats_free(self) -> int:
+        return max(0, self.capacity - len(self.member_ids))
+
+
+@dataclass(frozen=True)
+class PlacementRow:
+    placement_id: str
+    request: dict[str, Any]
+    result: dict[str, Any]
+    group_versions: dict[str, int]
+    created_at: datetime
+    applied_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BlockedSeat:
+    """Two members who block each other and would share ``group_id`` (ids in code point order)."""
+
+    group_id: str
+    member_id: str
+    other_id: str
+
+
+_GROUP_COLUMNS = (
     "g.group_id::text AS group_id, g.name, g.topics, g.capacity, g.format, g.language, g.status, g.version,"
     " coalesce((SELECT array_agg(gm.member_id ORDER BY gm.member_id) FROM group_memberships gm"
     "  WHERE gm.community_id = g.community_id AND gm.group_id = g.group_id), '{}') AS member_ids"
 )
 EDITABLE = ("name", "topics", "capacity", "format", "language", "status")
+# The first key of the two-key advisory locks on a community's seat writes; the second is the
+# community's hash. Any constant works as long as nothing else uses it.
+_SEAT_WRITES_LOCK = 7_240_332
 
 
-async def create(conn: AsyncConnection, community_id: int, group: dict[str, Any]) -> dict[str, Any]:
+async def lock_seat_writes(conn: AsyncConnection, community_id: int, *, exclusive: bool = False) -> None:
+    """Hold the community's seat-writes lock until the transaction ends.
+
+    Seat writes take it shared (they exclude each other per group, by the group row); block
+    writes take it exclusive, so no seat write runs between a block and the check that honours it.
+    """
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    await conn.execute(
+        "SELECT " + function + "(%(key)s, hashint8(%(cid)s))", {"key": _SEAT_WRITES_LOCK, "cid": community_id}
+    )
+
+
+async def create(conn: AsyncConnection, community_id: int, group: dict[str, Any]) -> SupportGroupRow:
     cur = await conn.execute(
         "INSERT INTO support_groups (community_id, name, topics, capacity, format, language, status)"
         " VALUES (%(cid)s, %(name)s, %(topics)s, %(capacity)s, %(format)s, %(language)s, %(status)s)"
@@ -32,20 +92,39 @@ async def create(conn: AsyncConnection, community_id: int, group: dict[str, Any]
     return found
 
 
-async def get(conn: AsyncConnection, community_id: int, group_id: str, *, lock: bool = False) -> dict[str, Any] | None:
-    async with conn.cursor(row_factory=dict_row) as cur:
+async def lock(conn: AsyncConnection, community_id: int, group_ids: Sequence[str]) -> set[str]:
+    """Lock the groups' rows (in id order) until the transaction ends; returns the ids that exist.
+
+    Read the groups afterwards with :func:`get` or :func:`by_ids`: a subquery inside the locking
+    statement would still see the seats as they were before the wait.
+    """
+    cur = await conn.execute(
+        "SELECT group_id::text FROM support_groups WHERE community_id = %(cid)s"
+        " AND group_id = ANY(%(gids)s::uuid[]) ORDER BY group_id FOR UPDATE",
+        {"cid": community_id, "gids": list(group_ids)},
+    )
+    return {gid for (gid,) in await cur.fetchall()}
+
+
+async def get(conn: AsyncConnection, community_id: int, group_id: str) -> SupportGroupRow | None:
+    found = await by_ids(conn, community_id, [group_id])
+    return found[0] if found else None
+
+
+async def by_ids(conn: AsyncConnection, community_id: int, group_ids: Sequence[str]) -> list[SupportGroupRow]:
+    async with conn.cursor(row_factory=class_row(SupportGroupRow)) as cur:
         await cur.execute(
-            "SELECT " + GROUP_COLUMNS + " FROM support_groups g"
-            " WHERE g.community_id = %(cid)s AND g.group_id = %(gid)s" + (" FOR UPDATE" if lock else ""),
-            {"cid": community_id, "gid": group_id},
+            "SELECT " + _GROUP_COLUMNS + " FROM support_groups g"
+            " WHERE g.community_id = %(cid)s AND g.group_id = ANY(%(gids)s::uuid[]) ORDER BY g.group_id",
+            {"cid": community_id, "gids": list(group_ids)},
         )
-        return await cur.fetchone()
+        return await cur.fetchall()
 
 
-async def all_groups(conn: AsyncConnection, community_id: int) -> list[dict[str, Any]]:
-    async with conn.cursor(row_factory=dict_row) as cur:
+async def all_groups(conn: AsyncConnection, community_id: int) -> list[SupportGroupRow]:
+    async with conn.cursor(row_factory=class_row(SupportGroupRow)) as cur:
         await cur.execute(
-            "SELECT " + GROUP_COLUMNS + " FROM support_groups g WHERE g.community_id = %(cid)s"
+            "SELECT " + _GROUP_COLUMNS + " FROM support_groups g WHERE g.community_id = %(cid)s"
             " ORDER BY g.name, g.group_id",
             {"cid": community_id},
         )
@@ -92,6 +171,47 @@ async def remove_member(conn: AsyncConnection, community_id: int, group_id: str,
     return cur.rowcount > 0
 
 
+async def shared_groups(conn: AsyncConnection, community_id: int, member_id: str, other_id: str) -> list[str]:
+    """The groups both members sit in."""
+    cur = await conn.execute(
+        "SELECT mine.group_id::text FROM group_memberships mine"
+        " JOIN group_memberships theirs ON theirs.community_id = mine.community_id"
+        "  AND theirs.group_id = mine.group_id AND theirs.member_id = %(other)s"
+        " WHERE mine.community_id = %(cid)s AND mine.member_id = %(mid)s ORDER BY 1",
+        {"cid": community_id, "mid": member_id, "other": other_id},
+    )
+    return [gid for (gid,) in await cur.fetchall()]
+
+
+async def blocked_seats(
+    conn: AsyncConnection, community_id: int, seats: Sequence[tuple[str, str]]
+) -> list[BlockedSeat]:
+    """Pairs who block each other and would share a group if ``seats`` ((group_id, member_id)) were taken.
+
+    Only pairs with at least one new seat count; current members are read as committed now.
+    """
+    async with conn.cursor(row_factory=class_row(BlockedSeat)) as cur:
+        await cur.execute(
+            "WITH new_seats AS ("
+            "  SELECT s.group_id::uuid AS group_id, s.member_id"
+            "  FROM unnest(%(gids)s::text[], %(mids)s::text[]) AS s(group_id, member_id)),"
+            " seats AS ("
+            "  SELECT group_id, member_id, true AS new FROM new_seats"
+            "  UNION ALL"
+            "  SELECT gm.group_id, gm.member_id, false FROM group_memberships gm"
+            "  WHERE gm.community_id = %(cid)s AND gm.group_id IN (SELECT group_id FROM new_seats))"
+            " SELECT DISTINCT mine.group_id::text AS group_id,"
+            "  least(b.member_id, b.blocked_id) AS member_id, greatest(b.member_id, b.blocked_id) AS other_id"
+            " FROM blocks b"
+            " JOIN seats mine ON mine.member_id = b.member_id"
+            " JOIN seats theirs ON theirs.member_id = b.blocked_id AND theirs.group_id = mine.group_id"
+            " WHERE b.community_id = %(cid)s AND (mine.new OR theirs.new)"
+            " ORDER BY 1, 2, 3",
+            {"cid": community_id, "gids": [g for g, _ in seats], "mids": [m for _, m in seats]},
+        )
+        return await cur.fetchall()
+
+
 async def _bump(conn: AsyncConnection, community_id: int, group_ids: Sequence[str]) -> None:
     await conn.execute(
         "UPDATE support_groups SET version = version + 1, updated_at = now()"
@@ -118,8 +238,8 @@ async def store_placement(
 
 async def get_placement(
     conn: AsyncConnection, community_id: int, placement_id: str, *, lock: bool = False
-) -> dict[str, Any] | None:
-    async with conn.cursor(row_factory=dict_row) as cur:
+) -> PlacementRow | None:
+    async with conn.cursor(row_factory=class_row(PlacementRow)) as cur:
         await cur.execute(
             "SELECT placement_id::text AS placement_id, request, result, group_versions, created_at, applied_at"
             " FROM placements WHERE community_id = %(cid)s AND placement_id = %(pid)s"
@@ -127,16 +247,6 @@ async def get_placement(
             {"cid": community_id, "pid": placement_id},
         )
         return await cur.fetchone()
-
-
-async def lock_versions(conn: AsyncConnection, community_id: int, group_ids: Sequence[str]) -> dict[str, int]:
-    """Current versions of the groups, locked until the transaction ends."""
-    cur = await conn.execute(
-        "SELECT group_id::text, version FROM support_groups WHERE community_id = %(cid)s"
-        " AND group_id = ANY(%(gids)s::uuid[]) ORDER BY group_id FOR UPDATE",
-        {"cid": community_id, "gids": list(group_ids)},
-    )
-    return {gid: int(version) for gid, version in await cur.fetchall()}
 
 
 async def apply_assignments(

@@ -67,6 +67,16 @@ async def exists(conn: AsyncConnection, community_id: int, member_ids: Sequence[
     return {r[0] for r in await cur.fetchall()}
 
 
+async def lock_existing(conn: AsyncConnection, community_id: int, member_ids: Sequence[str]) -> set[str]:
+    """Which of ``member_ids`` are members, each kept from being erased until the transaction ends."""
+    cur = await conn.execute(
+        "SELECT member_id FROM members WHERE community_id = %(cid)s AND member_id = ANY(%(ids)s)"
+        " ORDER BY member_id FOR KEY SHARE",
+        {"cid": community_id, "ids": list(member_ids)},
+    )
+    return {r[0] for r in await cur.fetchall()}
+
+
 async def delete(conn: AsyncConnection, community_id: int, member_id: str) -> bool:
     """Erase a member and everything about them.
 

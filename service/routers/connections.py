@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from belonging.service import imports, ndjson
+from belonging.service import imports, ndjson, support_groups
 from belonging.service.deps import Conn, PlatformCommunity
 from belonging.service.errors import ApiError, invalid, not_found
 from belonging.service.params import MemberIdPath
@@ -72,10 +72,13 @@ async def import_connections(request: Request, community: PlatformCommunity, con
 async def put_block(
     member_id: MemberIdPath, other_id: MemberIdPath, community: PlatformCommunity, conn: Conn
 ) -> None:
-    """`member_id` never wants to be suggested to, or grouped with, `other_id` (works both ways)."""
+    """`member_id` never wants to be suggested to, or grouped with, `other_id` (works both ways).
+
+    When the two already share support groups, `other_id` leaves them.
+    """
     _not_self(member_id, other_id, "block")
     await _require_members(conn, community.community_id, member_id, other_id)
-    await connections.block(conn, community.community_id, member_id, other_id)
+    await support_groups.record_block(conn, community.community_id, member_id, other_id)
 
 
 @router.delete("/members/{member_id}/blocks/{other_id}", status_code=status.HTTP_204_NO_CONTENT)

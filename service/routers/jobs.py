@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from belonging.service.deps import Conn, OrganiserCommunity
@@ -14,6 +15,13 @@ from belonging.service.params import JobIdPath
 from belonging.service.repository import jobs
 
 router = APIRouter(prefix="/v1/communities/{slug}/jobs", tags=["jobs"])
+
+
+def job_accepted(slug: str, job_id: str) -> JSONResponse:
+    """202 for work that runs as a background job: where to poll it (body and ``Location``)."""
+    url = f"/v1/communities/{slug}/jobs/{job_id}"
+    return JSONResponse({"job_id": job_id, "status": "queued", "status_url": url},
+                        status_code=status.HTTP_202_ACCEPTED, headers={"Location": url})
 
 
 class Job(BaseModel):

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
-from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from belonging.service import reports
@@ -17,6 +16,7 @@ from belonging.service.deps import Conn, OrganiserCommunity
 from belonging.service.errors import ApiError
 from belonging.service.repository import jobs, members
 from belonging.service.repository import reports as repository
+from belonging.service.routers.jobs import job_accepted
 from belonging.service.schemas import MemberId, Strict, Text
 
 router = APIRouter(prefix="/v1/communities/{slug}/reports", tags=["reports"])
@@ -33,12 +33,6 @@ def _check_attributes(requested: list[str], known: list[str]) -> list[str]:
     return list(dict.fromkeys(requested))
 
 
-def _accepted(request: Request, slug: str, job_id: str) -> JSONResponse:
-    url = f"/v1/communities/{slug}/jobs/{job_id}"
-    return JSONResponse({"job_id": job_id, "status": "queued", "status_url": url},
-                        status_code=status.HTTP_202_ACCEPTED, headers={"Location": url})
-
-
 @router.get("/silos", responses={202: {"description": "A large community: the report runs as a job."}})
 async def silo_report(
     request: Request, community: OrganiserCommunity, conn: Conn,
@@ -52,7 +46,7 @@ async def silo_report(
     if model.graph.number_of_ties > reports.SYNC_MAX_TIES:
         job_id = await jobs.enqueue(conn, community.community_id, "silo_report",
                                     {"attributes": chosen, "include_members": include_members})
-        return _accepted(request, community.slug, job_id)
+        return job_accepted(community.slug, job_id)
     return await reports.report(request.app.state.pool, request.app.state.indexes, community.community_id,
                                 chosen, include_members)
 
@@ -66,7 +60,7 @@ async def save_snapshot(request: Request, community: OrganiserCommunity, conn: C
     saved = await reports.request_snapshot(conn, request.app.state.pool, request.app.state.indexes,
                                            community.community_id, community.revision)
     if saved.job_id is not None:
-        return _accepted(request, community.slug, saved.job_id)
+        return job_accepted(community.slug, saved.job_id)
     return saved.point
 
 
@@ -111,6 +105,6 @@ async def what_if(body: WhatIfIn, request: Request, community: OrganiserCommunit
     params["attributes"] = _check_attributes(body.attributes, reports.attribute_names(model))
     if model.graph.number_of_ties > reports.SYNC_MAX_TIES:
         job_id = await jobs.enqueue(conn, community.community_id, "what_if", params)
-        return _accepted(request, community.slug, job_id)
+        return job_accepted(community.slug, job_id)
     return await reports.run_what_if(request.app.state.pool, request.app.state.indexes, community.community_id,
                                      params)

@@ -7,6 +7,8 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+from belonging.service import support_groups
+from belonging.service.jobs import run_one
 from tests.conftest import CommunityKeys
 
 PROFILES = {
@@ -137,3 +139,81 @@ def test_placement_with_unknown_member_group_or_attribute_is_a_422(
     ):
         response = client.post(community.url("/placements"), json=body, headers=community.organiser)
         assert response.status_code == 422, body
+
+
+def test_apply_is_refused_when_members_it_seats_together_blocked_each_other_since(
+    client: TestClient, community: CommunityKeys, members: None
+) -> None:
+    group = create_group(client, community, language="en")
+    result = propose(client, community)
+    assert {a["member_id"] for a in result["assignments"]} == {"bob", "dan"}
+    assert client.put(community.url("/members/dan/blocks/bob"), headers=community.platform).status_code == 204
+
+    response = client.post(community.url(f"/placements/{result['placement_id']}/apply"), headers=community.organiser)
+
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["blocked_pairs"] == [{"group_id": group["group_id"], "member_ids": ["bob", "dan"]}]
+    assert "'bob' and 'dan'" in problem["detail"] and "propose a new placement" in problem["detail"]
+    seated = client.get(community.url(f"/groups/{group['group_id']}"), headers=community.organiser).json()
+    assert seated["member_ids"] == []
+    assert len(propose(client, community)["assignments"]) == 1
+
+
+def test_a_block_between_members_who_share_a_group_takes_the_blocked_member_out(
+    client: TestClient, community: CommunityKeys, members: None
+) -> None:
+    group = create_group(client, community, capacity=3)
+    url = community.url(f"/groups/{group['group_id']}")
+    for member_id in ("bob", "dan", "eve"):
+        assert client.put(f"{url}/members/{member_id}", headers=community.organiser).status_code == 204
+
+    assert client.put(community.url("/members/dan/blocks/bob"), headers=community.platform).status_code == 204
+
+    assert client.get(url, headers=community.organiser).json()["member_ids"] == ["dan", "eve"]
+    assert client.put(f"{url}/members/bob", headers=community.organiser).status_code == 409
+
+
+def test_a_placement_over_the_member_limit_runs_as_a_job(
+    client: TestClient, community: CommunityKeys, members: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(support_groups, "SYNC_MAX_MEMBERS", len(PROFILES) - 1)
+    group = create_group(client, community, language="en")
+
+    response = client.post(community.url("/placements"), json={}, headers=community.organiser)
+
+    assert response.status_code == 202
+    status_url = response.json()["status_url"]
+    assert response.headers["location"] == status_url
+    assert client.get(status_url, headers=community.organiser).json()["status"] == "queued"
+    assert client.portal.call(run_one, client.app.state.pool, client.app.state)
+    job = client.get(status_url, headers=community.organiser).json()
+    assert job["status"] == "done", job["error"]
+    placement = job["result"]
+    assert {(a["member_id"], a["group_id"]) for a in placement["assignments"]} == {
+        ("bob", group["group_id"]), ("dan", group["group_id"])}
+    stored = client.get(community.url(f"/placements/{placement['placement_id']}"), headers=community.organiser)
+    assert stored.status_code == 200 and stored.json()["assignments"] == placement["assignments"]
+    applied = client.post(community.url(f"/placements/{placement['placement_id']}/apply"), headers=community.organiser)
+    assert applied.status_code == 200 and applied.json()["applied"] == 2
+
+
+def test_a_placement_at_the_member_limit_is_answered_at_once(
+    client: TestClient, community: CommunityKeys, members: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(support_groups, "SYNC_MAX_MEMBERS", 2)
+    create_group(client, community, language="en")
+    assert len(propose(client, community, member_ids=["bob", "dan"])["assignments"]) == 2
+    too_many = client.post(community.url("/placements"), json={"member_ids": ["ana", "bob", "dan"]},
+                           headers=community.organiser)
+    assert too_many.status_code == 202
+
+
+def test_a_large_placement_with_an_unknown_member_is_a_422_before_any_job(
+    client: TestClient, community: CommunityKeys, members: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(support_groups, "SYNC_MAX_MEMBERS", 0)
+    response = client.post(community.url("/placements"), json={"member_ids": ["ghost"]}, headers=community.organiser)
+    assert response.status_code == 422
+    assert not client.portal.call(run_one, client.app.state.pool, client.app.state)
