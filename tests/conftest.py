@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,12 +135,12 @@ class LiveServer:
         return httpx.Client(base_url=self.base_url, timeout=60, **kwargs)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    """The real server over real sockets, for racing parallel clients against it."""
+@contextmanager
+def serving(database_url: str, data_dir: Path) -> Iterator[LiveServer]:
+    """``belonging serve`` in its own process against ``database_url``, stopped when the block ends."""
     port = _free_port()
     env = os.environ | {"DATABASE_URL": database_url, "BELONGING_ADMIN_TOKEN": ADMIN_TOKEN,
-                        "BELONGING_DATA_DIR": str(tmp_path / "live"), "BELONGING_LOG_LEVEL": "WARNING"}
+                        "BELONGING_DATA_DIR": str(data_dir), "BELONGING_LOG_LEVEL": "WARNING"}
     command = [sys.executable, "-m", "belonging.service.cli", "serve", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
@@ -161,3 +162,10 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture
+def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """The real server over real sockets, for racing parallel clients against it."""
+    with serving(database_url, tmp_path / "live") as server:
+        yield server
