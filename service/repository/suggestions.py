@@ -42,53 +42,70 @@ async def propose(
     conn: AsyncConnection, community_id: int, member_id: str, ranked: Sequence[dict[str, Any]], *,
     limit: int, max_exposures: int, model_version: str,
 ) -> list[tuple[str, str]]:
-    """Record the first ``limit`` of ``ranked`` that may still be shown, in one statement.
+    """Record the first ``limit`` of ``ranked`` that may still be shown, in one round trip.
 
     A candidate is kept when they are still a member open to suggestions and either already
     have a suggestion to this member awaiting feedback (its id is reused, no new exposure) or
     were proposed fewer than ``max_exposures`` times in the last 7 days. Returns
     ``(candidate_id, suggestion_id)`` in rank order.
+
+    The cap and the reuse hold under any concurrency: the first statement takes a
+    transaction-level advisory lock per ranked candidate, in key order so that two requests
+    never wait on each other in a cycle; the second statement counts and records with a
+    snapshot taken after those locks, so it sees every exposure committed by an earlier holder.
+    Both statements travel in one pipeline.
     """
     if not ranked or limit <= 0:
         return []
-    cur = await conn.execute(
-        """
-        WITH ranked AS (
-            SELECT * FROM unnest(%(candidates)s::text[], %(scores)s::real[], %(reasons)s::jsonb[])
-                     WITH ORDINALITY AS r(candidate_id, score, reasons, position)
-        ), kept AS (
-            SELECT r.*, pending.suggestion_id AS pending_id
-              FROM ranked r
-              JOIN members m ON m.community_id = %(cid)s AND m.member_id = r.candidate_id
-                            AND m.open_to_suggestions
-              LEFT JOIN LATERAL (
-                   SELECT s.suggestion_id FROM suggestions s
-                    WHERE s.community_id = %(cid)s AND s.member_id = %(mid)s AND s.candidate_id = r.candidate_id
-                      AND s.outcome IS NULL AND s.created_at > now() - interval '7 days'
-                    ORDER BY s.created_at DESC LIMIT 1) pending ON true
-             WHERE pending.suggestion_id IS NOT NULL
-                OR (SELECT count(*) FROM suggestions e
-                     WHERE e.community_id = %(cid)s AND e.candidate_id = r.candidate_id
-                       AND e.created_at > now() - interval '7 days') < %(cap)s
-             ORDER BY r.position
-             LIMIT %(limit)s
-        ), inserted AS (
-            INSERT INTO suggestions (community_id, member_id, candidate_id, score, reasons, model_version)
-            SELECT %(cid)s, %(mid)s, candidate_id, score, reasons, %(version)s FROM kept WHERE pending_id IS NULL
-            RETURNING suggestion_id, candidate_id
+    candidates = [r["member_id"] for r in ranked]
+    async with conn.pipeline():
+        await conn.execute(
+            """
+            SELECT count(pg_advisory_xact_lock(key)) FROM (
+                SELECT DISTINCT hashtextextended('belonging.exposure:' || %(cid)s::text || ':' || candidate_id, 0)
+                       AS key
+                  FROM unnest(%(candidates)s::text[]) AS c(candidate_id)
+                 ORDER BY key) AS keys
+            """,
+            {"cid": community_id, "candidates": candidates},
         )
-        SELECT k.candidate_id, coalesce(k.pending_id, i.suggestion_id)::text
-          FROM kept k LEFT JOIN inserted i USING (candidate_id)
-         ORDER BY k.position
-        """,
-        {
-            "cid": community_id, "mid": member_id, "version": model_version, "cap": max_exposures,
-            "limit": limit,
-            "candidates": [r["member_id"] for r in ranked],
-            "scores": [r["score"] for r in ranked],
-            "reasons": [Jsonb(r["reasons"]) for r in ranked],
-        },
-    )
+        cur = await conn.execute(
+            """
+            WITH ranked AS (
+                SELECT * FROM unnest(%(candidates)s::text[], %(scores)s::real[], %(reasons)s::jsonb[])
+                         WITH ORDINALITY AS r(candidate_id, score, reasons, position)
+            ), kept AS (
+                SELECT r.*, pending.suggestion_id AS pending_id
+                  FROM ranked r
+                  JOIN members m ON m.community_id = %(cid)s AND m.member_id = r.candidate_id
+                                AND m.open_to_suggestions
+                  LEFT JOIN LATERAL (
+                       SELECT s.suggestion_id FROM suggestions s
+                        WHERE s.community_id = %(cid)s AND s.member_id = %(mid)s AND s.candidate_id = r.candidate_id
+                          AND s.outcome IS NULL AND s.created_at > now() - interval '7 days'
+                        ORDER BY s.created_at DESC LIMIT 1) pending ON true
+                 WHERE pending.suggestion_id IS NOT NULL
+                    OR (SELECT count(*) FROM suggestions e
+                         WHERE e.community_id = %(cid)s AND e.candidate_id = r.candidate_id
+                           AND e.created_at > now() - interval '7 days') < %(cap)s
+                 ORDER BY r.position
+                 LIMIT %(limit)s
+            ), inserted AS (
+                INSERT INTO suggestions (community_id, member_id, candidate_id, score, reasons, model_version)
+                SELECT %(cid)s, %(mid)s, candidate_id, score, reasons, %(version)s FROM kept WHERE pending_id IS NULL
+                RETURNING suggestion_id, candidate_id
+            )
+            SELECT k.candidate_id, coalesce(k.pending_id, i.suggestion_id)::text
+              FROM kept k LEFT JOIN inserted i USING (candidate_id)
+             ORDER BY k.position
+            """,
+            {
+                "cid": community_id, "mid": member_id, "version": model_version, "cap": max_exposures,
+                "limit": limit, "candidates": candidates,
+                "scores": [r["score"] for r in ranked],
+                "reasons": [Jsonb(r["reasons"]) for r in ranked],
+            },
+        )
     return [(candidate, suggestion_id) for candidate, suggestion_id in await cur.fetchall()]
 
 
