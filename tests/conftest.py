@@ -142,7 +142,12 @@ def serving(database_url: str, data_dir: Path) -> Iterator[LiveServer]:
     env = os.environ | {"DATABASE_URL": database_url, "BELONGING_ADMIN_TOKEN": ADMIN_TOKEN,
                         "BELONGING_DATA_DIR": str(data_dir), "BELONGING_LOG_LEVEL": "WARNING"}
     command = [sys.executable, "-m", "belonging.service.cli", "serve", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # The log goes to a file: an undrained pipe fills up after a few tracebacks and then blocks
+    # the server's event loop on its next log line.
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -153,7 +158,7 @@ def serving(database_url: str, data_dir: Path) -> Iterator[LiveServer]:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the server did not start: " + (process.stderr.read() if process.stderr else ""))
+                pytest.fail("the server did not start: " + log_path.read_text())
             time.sleep(0.1)
         yield LiveServer(base, database_url)
     finally:
