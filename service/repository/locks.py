@@ -1,17 +1,23 @@
-"""Transaction-level advisory locks on a community's member and tie writes.
+"""Transaction-level advisory locks: who waits for whom when rows alone cannot say.
 
-A bulk import reads what exists (which members are new, whether the community has ties yet)
-and then writes on that basis with COPY, so nothing else may change members or ties between
-its read and its commit. An import takes the community's write lock exclusively; a single
-write that could collide with one (creating or erasing a member, creating a tie) takes it
-shared, so single writes never wait for each other, only for an import, and an import waits
-for the single writes already under way. Both are released when the transaction ends.
+Imports. A bulk import reads what exists (which members are new, whether the community has
+ties yet) and then writes on that basis with COPY, so nothing may change members or ties
+between its read and its commit. An import takes the community's write lock exclusively; a
+single write that could collide with one (creating or erasing a member, creating a tie) takes
+it shared, so single writes never wait for each other, only for an import, and an import waits
+for the single writes already under way.
 
-Lock keys are 64-bit hashes of a namespaced text, so they do not collide with other advisory
-locks in the same database.
+Exposures. How often a member was proposed to others is a count over suggestion rows, and a
+count has no row to lock; a request locks each candidate it may record before counting.
+
+All locks are released when the transaction ends. Keys are 64-bit hashes of a namespaced text,
+so a clash with another advisory lock in the database is practically impossible (and would only
+make two transactions wait for each other, never break a rule).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from psycopg import AsyncConnection
 
@@ -32,4 +38,22 @@ async def write_beside_imports(conn: AsyncConnection, community_id: int) -> None
     await conn.execute(
         "SELECT pg_advisory_xact_lock_shared(hashtextextended('belonging.community_writes:' || %(cid)s::text, 0))",
         {"cid": community_id},
+    )
+
+
+async def exposures(conn: AsyncConnection, community_id: int, candidate_ids: Sequence[str]) -> None:
+    """Hold the exposure counters of ``candidate_ids`` until the transaction ends.
+
+    Keys are taken in sorted order, so two requests with overlapping candidates queue instead
+    of deadlocking. Count exposures in a later statement: its snapshot is taken after the wait,
+    so it sees what earlier holders committed. Inside a pipeline this adds no round trip.
+    """
+    await conn.execute(
+        """
+        SELECT count(pg_advisory_xact_lock(key)) FROM (
+            SELECT DISTINCT hashtextextended('belonging.exposure:' || %(cid)s::text || ':' || candidate_id, 0) AS key
+              FROM unnest(%(candidates)s::text[]) AS c(candidate_id)
+             ORDER BY key) AS keys
+        """,
+        {"cid": community_id, "candidates": list(candidate_ids)},
     )

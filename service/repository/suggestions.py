@@ -9,6 +9,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from belonging.service.repository import locks
+
 
 async def boundaries(conn: AsyncConnection, community_id: int, member_id: str) -> set[str] | None:
     """Members never to suggest to ``member_id``: ties, blocks and declined pairs, either way.
@@ -49,26 +51,16 @@ async def propose(
     were proposed fewer than ``max_exposures`` times in the last 7 days. Returns
     ``(candidate_id, suggestion_id)`` in rank order.
 
-    The cap and the reuse hold under any concurrency: the first statement takes a
-    transaction-level advisory lock per ranked candidate, in key order so that two requests
-    never wait on each other in a cycle; the second statement counts and records with a
-    snapshot taken after those locks, so it sees every exposure committed by an earlier holder.
-    Both statements travel in one pipeline.
+    The cap and the reuse hold under any concurrency: the first statement locks every ranked
+    candidate's exposures (``locks.exposures``); the second counts and records with a snapshot
+    taken after those locks, so it sees every exposure an earlier holder committed. Both
+    statements travel in one pipeline.
     """
     if not ranked or limit <= 0:
         return []
     candidates = [r["member_id"] for r in ranked]
     async with conn.pipeline():
-        await conn.execute(
-            """
-            SELECT count(pg_advisory_xact_lock(key)) FROM (
-                SELECT DISTINCT hashtextextended('belonging.exposure:' || %(cid)s::text || ':' || candidate_id, 0)
-                       AS key
-                  FROM unnest(%(candidates)s::text[]) AS c(candidate_id)
-                 ORDER BY key) AS keys
-            """,
-            {"cid": community_id, "candidates": candidates},
-        )
+        await locks.exposures(conn, community_id, candidates)
         cur = await conn.execute(
             """
             WITH ranked AS (
