@@ -54,7 +54,9 @@ async def propose(
     The cap and the reuse hold under any concurrency: the first statement locks every ranked
     candidate's exposures (``locks.exposures``); the second counts and records with a snapshot
     taken after those locks, so it sees every exposure an earlier holder committed. Both
-    statements travel in one pipeline.
+    statements travel in one pipeline. The member and the kept candidates are locked against
+    erasure (``FOR KEY SHARE``) as they are read, so a member erased meanwhile is skipped
+    rather than failing the request.
     """
     if not ranked or limit <= 0:
         return []
@@ -69,6 +71,7 @@ async def propose(
             ), kept AS (
                 SELECT r.*, pending.suggestion_id AS pending_id
                   FROM ranked r
+                  JOIN members me ON me.community_id = %(cid)s AND me.member_id = %(mid)s
                   JOIN members m ON m.community_id = %(cid)s AND m.member_id = r.candidate_id
                                 AND m.open_to_suggestions
                   LEFT JOIN LATERAL (
@@ -82,6 +85,8 @@ async def propose(
                            AND e.created_at > now() - interval '7 days') < %(cap)s
                  ORDER BY r.position
                  LIMIT %(limit)s
+                 -- Erasing either member waits for this request, or this request skips them.
+                 FOR KEY SHARE OF me, m
             ), inserted AS (
                 INSERT INTO suggestions (community_id, member_id, candidate_id, score, reasons, model_version)
                 SELECT %(cid)s, %(mid)s, candidate_id, score, reasons, %(version)s FROM kept WHERE pending_id IS NULL

@@ -118,3 +118,19 @@ def test_the_same_acceptance_sent_six_times_at_once_creates_one_connection(share
     ties = rows(shared_server, "SELECT member_a, member_b, weight FROM connections WHERE community_id = %(cid)s",
                 {"cid": community_id(shared_server, keys)})
     assert ties == [("m00", suggestion["member_id"], 1.0)]
+
+
+def test_erasing_a_member_while_others_are_offered_them_fails_no_request(shared_server: LiveServer) -> None:
+    keys = chess_club(shared_server, max_exposures_per_week=1000)
+    cid = community_id(shared_server, keys)
+    erase: Call = lambda http: http.delete(keys.url("/members/m00"), headers=keys.platform)  # noqa: E731
+    for _ in range(5):
+        with shared_server.client() as http:
+            assert http.put(keys.url("/members/m00"), json={"interests": ["chess"]},
+                            headers=keys.platform).status_code in (200, 201)
+        # m00 is a candidate for everyone, and asks for themself, while being erased.
+        responses = race(shared_server, [ask(keys, m) for m in MEMBERS[:9]] + [erase])
+        assert_no_server_errors(responses)
+        assert responses[-1].status_code == 204
+        assert rows(shared_server, "SELECT count(*) FROM suggestions WHERE community_id = %(cid)s"
+                                   " AND 'm00' IN (member_id, candidate_id)", {"cid": cid}) == [(0,)]
