@@ -107,11 +107,30 @@ async def propose(
 
 
 async def get(conn: AsyncConnection, community_id: int, suggestion_id: str) -> dict[str, Any] | None:
-    async with conn.cursor(row_factory=dict_row) as cur:
+    """The suggestion, locked for its feedback until the transaction ends; None if it does not exist.
+
+    Its two members are locked against erasure first, and only then the suggestion: erasing a
+    member locks the member, then the suggestions it cascades to, so taking the two in the
+    other order could deadlock with it. A member erased meanwhile takes the suggestion along,
+    and the answer is None. Both statements travel in one round trip.
+    """
+    params = {"cid": community_id, "sid": suggestion_id}
+    async with conn.pipeline(), conn.cursor(row_factory=dict_row) as cur:
+        await conn.execute(
+            """
+            SELECT 1 FROM members
+             WHERE community_id = %(cid)s
+               AND member_id IN (SELECT unnest(ARRAY[member_id, candidate_id]) FROM suggestions
+                                  WHERE community_id = %(cid)s AND suggestion_id = %(sid)s)
+             ORDER BY member_id
+               FOR KEY SHARE
+            """,
+            params,
+        )
         await cur.execute(
             "SELECT suggestion_id::text AS suggestion_id, member_id, candidate_id, outcome FROM suggestions"
             " WHERE community_id = %(cid)s AND suggestion_id = %(sid)s FOR UPDATE",
-            {"cid": community_id, "sid": suggestion_id},
+            params,
         )
         return await cur.fetchone()
 

@@ -134,3 +134,17 @@ def test_erasing_a_member_while_others_are_offered_them_fails_no_request(shared_
         assert responses[-1].status_code == 204
         assert rows(shared_server, "SELECT count(*) FROM suggestions WHERE community_id = %(cid)s"
                                    " AND 'm00' IN (member_id, candidate_id)", {"cid": cid}) == [(0,)]
+
+
+def test_accepting_while_the_candidate_is_erased_fails_no_request(shared_server: LiveServer) -> None:
+    keys = chess_club(shared_server, max_exposures_per_week=1000)
+    suggestions = suggestions_for(shared_server, keys, "m00", limit=8)
+    erasures: list[Call] = [lambda http, m=s["member_id"]: http.delete(keys.url(f"/members/{m}"), headers=keys.platform)
+                            for s in suggestions]
+    responses = race(shared_server, [feedback(keys, s["suggestion_id"], "accepted") for s in suggestions] + erasures)
+    assert_no_server_errors(responses)
+    assert all(r.status_code == 204 for r in responses[len(suggestions):])
+    # Each acceptance either came first (200, then erased with the member) or found it gone (404).
+    assert {r.status_code for r in responses[:len(suggestions)]} <= {200, 404}
+    assert rows(shared_server, "SELECT count(*) FROM connections WHERE community_id = %(cid)s",
+                {"cid": community_id(shared_server, keys)}) == [(0,)]
