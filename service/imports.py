@@ -1,4 +1,9 @@
-"""Bulk imports shared by the HTTP routes and the CLI: validate every line, then load with COPY."""
+"""Bulk imports shared by the HTTP routes and the CLI: validate every line, then load with COPY.
+
+Imports into one community are serialised, and single writes that could collide with one wait
+for it (``repository.locks``): an import decides which rows are new from what it reads, so
+that read must still be true when it commits. Each import applies whole or not at all.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from psycopg import AsyncConnection
 from pydantic import TypeAdapter
 
 from belonging.service.ndjson import LineErrors, parse_lines
-from belonging.service.repository import connections, members
+from belonging.service.repository import connections, locks, members
 from belonging.service.schemas import ConnectionIn, MemberImportLine
 
 _member_line = TypeAdapter(MemberImportLine)
@@ -25,6 +30,7 @@ async def import_members(
     errors.raise_if_any("members")
     # The validated models are plain field holders; their __dict__ is the profile without a dump pass.
     profiles = {line.member_id: line.__dict__ for _, line in lines}
+    await locks.import_exclusively(conn, community_id)
     created, updated = await members.bulk_load(conn, community_id, profiles)
     return {"lines": len(lines), "created": created, "updated": updated}
 
@@ -52,6 +58,8 @@ async def import_connections(
     """Create or replace ties from NDJSON; any bad line raises a 422 and writes nothing."""
     errors = LineErrors()
     lines = parse_lines(body, _connection_line.validate_json, errors, progress)
+    # Lock before reading the members: none may be erased between the check and the load.
+    await locks.import_exclusively(conn, community_id)
     ties = _checked_ties(lines, await members.all_ids(conn, community_id), errors)
     errors.raise_if_any("connections")
     created, updated = await connections.bulk_load(conn, community_id, ties)

@@ -38,7 +38,7 @@ from belonging.matching.placement import PlacementOptions, propose_placement, su
 from belonging.service.errors import conflict, invalid, not_found
 from belonging.service.indexes import CommunityModel, IndexCache
 from belonging.service.jobs import JobContext, handler
-from belonging.service.repository import connections, jobs, members
+from belonging.service.repository import connections, jobs, locks, members
 from belonging.service.repository import groups as repository
 from belonging.service.repository import reports as report_repository
 from belonging.service.repository.groups import PlacementRow, SupportGroupRow
@@ -87,7 +87,7 @@ async def delete_group(conn: AsyncConnection, community_id: int, group_id: str) 
 
 async def seat_member(conn: AsyncConnection, community_id: int, group_id: str, member_id: str) -> None:
     """Seat a member by hand: 404 for an unknown group or member, 409 when full or blocked; idempotent."""
-    await repository.lock_seat_writes(conn, community_id)
+    await locks.seat_writes(conn, community_id)
     group = await _locked_group(conn, community_id, group_id)
     if not await members.lock_existing(conn, community_id, [member_id]):
         raise not_found(f"member {member_id!r}")
@@ -111,7 +111,7 @@ async def record_block(conn: AsyncConnection, community_id: int, member_id: str,
 
     Returns the ids of the groups ``other_id`` left. Both members must exist (404 otherwise).
     """
-    await repository.lock_seat_writes(conn, community_id, exclusive=True)
+    await locks.seat_writes(conn, community_id, exclusive=True)
     await connections.block(conn, community_id, member_id, other_id)
     left = await repository.shared_groups(conn, community_id, member_id, other_id)
     for group_id in left:
@@ -244,7 +244,7 @@ async def apply_placement(conn: AsyncConnection, community_id: int, placement_id
     if not assignments:
         return 0
     group_ids = sorted({g for g, _ in assignments})
-    await repository.lock_seat_writes(conn, community_id)
+    await locks.seat_writes(conn, community_id)
     await repository.lock(conn, community_id, group_ids)
     current = {g.group_id: g for g in await repository.by_ids(conn, community_id, group_ids)}
     seen = placement.group_versions

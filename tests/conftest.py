@@ -175,13 +175,3 @@ def live_server(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     with serving(database_url, tmp_path / "live") as server:
         yield server
 
-
-@pytest.fixture(scope="module")
-def module_live_server(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One real server (and database) for a whole test module: tests that share it use their own communities."""
-    url = create_database(postgres_url)
-    try:
-        with serving(url, tmp_path_factory.mktemp("live")) as server:
-            yield server
-    finally:
-        drop_database(postgres_url, url)

@@ -9,6 +9,7 @@ from psycopg import AsyncConnection, errors
 from psycopg.rows import dict_row
 
 from belonging.service.errors import not_found
+from belonging.service.repository import locks
 from belonging.service.repository.copy import copy_rows
 
 
@@ -20,17 +21,19 @@ def ordered(a: str, b: str) -> tuple[str, str]:
 async def upsert(
     conn: AsyncConnection, community_id: int, a: str, b: str, weight: float, kind: str | None
 ) -> bool:
-    """Create or replace a tie. Returns True when it is new."""
+    """Create or replace a tie. Returns True when it is new. Waits for an import to finish (see ``locks``)."""
     member_a, member_b = ordered(a, b)
-    cur = await conn.execute(
-        "INSERT INTO connections (community_id, member_a, member_b, weight, kind)"
-        " VALUES (%(cid)s, %(a)s, %(b)s, %(weight)s, %(kind)s)"
-        " ON CONFLICT (community_id, member_a, member_b) DO UPDATE"
-        " SET weight = EXCLUDED.weight, kind = EXCLUDED.kind, updated_at = now()"
-        " RETURNING (xmax = 0)",
-        {"cid": community_id, "a": member_a, "b": member_b, "weight": weight, "kind": kind},
-    )
-    row = await cur.fetchone()
+    async with conn.pipeline():
+        await locks.write_beside_imports(conn, community_id)
+        cur = await conn.execute(
+            "INSERT INTO connections (community_id, member_a, member_b, weight, kind)"
+            " VALUES (%(cid)s, %(a)s, %(b)s, %(weight)s, %(kind)s)"
+            " ON CONFLICT (community_id, member_a, member_b) DO UPDATE"
+            " SET weight = EXCLUDED.weight, kind = EXCLUDED.kind, updated_at = now()"
+            " RETURNING (xmax = 0)",
+            {"cid": community_id, "a": member_a, "b": member_b, "weight": weight, "kind": kind},
+        )
+        row = await cur.fetchone()
     assert row is not None
     return bool(row[0])
 
@@ -38,15 +41,20 @@ async def upsert(
 async def strengthen(
     conn: AsyncConnection, community_id: int, a: str, b: str, by: float, kind: str | None
 ) -> None:
-    """Create the tie or add ``by`` to its weight (an accepted suggestion, an interaction)."""
+    """Create the tie or add ``by`` to its weight (an accepted suggestion, an interaction).
+
+    Waits for an import into the community to finish (see ``locks``).
+    """
     member_a, member_b = ordered(a, b)
-    await conn.execute(
-        "INSERT INTO connections (community_id, member_a, member_b, weight, kind)"
-        " VALUES (%(cid)s, %(a)s, %(b)s, %(by)s, %(kind)s)"
-        " ON CONFLICT (community_id, member_a, member_b) DO UPDATE"
-        " SET weight = connections.weight + EXCLUDED.weight, updated_at = now()",
-        {"cid": community_id, "a": member_a, "b": member_b, "by": by, "kind": kind},
-    )
+    async with conn.pipeline():
+        await locks.write_beside_imports(conn, community_id)
+        await conn.execute(
+            "INSERT INTO connections (community_id, member_a, member_b, weight, kind)"
+            " VALUES (%(cid)s, %(a)s, %(b)s, %(by)s, %(kind)s)"
+            " ON CONFLICT (community_id, member_a, member_b) DO UPDATE"
+            " SET weight = connections.weight + EXCLUDED.weight, updated_at = now()",
+            {"cid": community_id, "a": member_a, "b": member_b, "by": by, "kind": kind},
+        )
 
 
 async def delete(conn: AsyncConnection, community_id: int, a: str, b: str) -> bool:

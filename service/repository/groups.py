@@ -1,6 +1,6 @@
 """Support groups, their seats, and placement proposals.
 
-Seat writes and block writes in one community are serialised through :func:`lock_seat_writes`;
+Seat writes and block writes in one community are serialised through ``locks.seat_writes``;
 group rows are locked with :func:`lock` and read again with a separate statement afterwards, so
 the read sees every seat committed before the lock was granted.
 """
@@ -62,19 +62,6 @@ _GROUP_COLUMNS = (
 EDITABLE = ("name", "topics", "capacity", "format", "language", "status")
 # The first key of the two-key advisory locks on a community's seat writes; the second is the
 # community's hash. Any constant works as long as nothing else uses it.
-_SEAT_WRITES_LOCK = 7_240_332
-
-
-async def lock_seat_writes(conn: AsyncConnection, community_id: int, *, exclusive: bool = False) -> None:
-    """Hold the community's seat-writes lock until the transaction ends.
-
-    Seat writes take it shared (they exclude each other per group, by the group row); block
-    writes take it exclusive, so no seat write runs between a block and the check that honours it.
-    """
-    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    await conn.execute(
-        "SELECT " + function + "(%(key)s, hashint8(%(cid)s))", {"key": _SEAT_WRITES_LOCK, "cid": community_id}
-    )
 
 
 async def create(conn: AsyncConnection, community_id: int, group: dict[str, Any]) -> SupportGroupRow:

@@ -9,6 +9,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from belonging.service.repository import locks
 from belonging.service.repository.copy import copy_rows
 
 PROFILE_COLUMNS = (
@@ -30,9 +31,13 @@ def _params(community_id: int, member_id: str, profile: dict[str, Any]) -> dict[
 async def upsert(
     conn: AsyncConnection, community_id: int, member_id: str, profile: dict[str, Any]
 ) -> tuple[dict[str, Any], bool]:
-    """Create or replace a member's profile. Returns (member, created)."""
+    """Create or replace a member's profile. Returns (member, created).
+
+    Waits for an import into the community to finish (see ``locks``).
+    """
     assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in PROFILE_COLUMNS)
-    async with conn.cursor(row_factory=dict_row) as cur:
+    async with conn.pipeline(), conn.cursor(row_factory=dict_row) as cur:
+        await locks.write_beside_imports(conn, community_id)
         await cur.execute(
             "INSERT INTO members (community_id, member_id, " + ", ".join(PROFILE_COLUMNS) + ")"
             " VALUES (%(community_id)s, %(member_id)s, "
@@ -82,10 +87,12 @@ async def delete(conn: AsyncConnection, community_id: int, member_id: str) -> bo
 
     Foreign keys cascade to ties, blocks, suggestions and group seats; a trigger deletes the
     placement proposals and job results that name the member (they are recomputable); report
-    snapshots hold aggregates only.
+    snapshots hold aggregates only. Waits for an import into the community to finish (see ``locks``).
     """
-    cur = await conn.execute("DELETE FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s",
-                             {"cid": community_id, "mid": member_id})
+    async with conn.pipeline():
+        await locks.write_beside_imports(conn, community_id)
+        cur = await conn.execute("DELETE FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s",
+                                 {"cid": community_id, "mid": member_id})
     return bool(cur.rowcount)
 
 

@@ -9,6 +9,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from belonging.service.repository import locks
+
 
 async def boundaries(conn: AsyncConnection, community_id: int, member_id: str) -> set[str] | None:
     """Members never to suggest to ``member_id``: ties, blocks and declined pairs, either way.
@@ -42,62 +44,93 @@ async def propose(
     conn: AsyncConnection, community_id: int, member_id: str, ranked: Sequence[dict[str, Any]], *,
     limit: int, max_exposures: int, model_version: str,
 ) -> list[tuple[str, str]]:
-    """Record the first ``limit`` of ``ranked`` that may still be shown, in one statement.
+    """Record the first ``limit`` of ``ranked`` that may still be shown, in one round trip.
 
     A candidate is kept when they are still a member open to suggestions and either already
     have a suggestion to this member awaiting feedback (its id is reused, no new exposure) or
     were proposed fewer than ``max_exposures`` times in the last 7 days. Returns
     ``(candidate_id, suggestion_id)`` in rank order.
+
+    The cap and the reuse hold under any concurrency: the first statement locks every ranked
+    candidate's exposures (``locks.exposures``); the second counts and records with a snapshot
+    taken after those locks, so it sees every exposure an earlier holder committed. Both
+    statements travel in one pipeline. The member and the kept candidates are locked against
+    erasure (``FOR KEY SHARE``) as they are read, so a member erased meanwhile is skipped
+    rather than failing the request.
     """
     if not ranked or limit <= 0:
         return []
-    cur = await conn.execute(
-        """
-        WITH ranked AS (
-            SELECT * FROM unnest(%(candidates)s::text[], %(scores)s::real[], %(reasons)s::jsonb[])
-                     WITH ORDINALITY AS r(candidate_id, score, reasons, position)
-        ), kept AS (
-            SELECT r.*, pending.suggestion_id AS pending_id
-              FROM ranked r
-              JOIN members m ON m.community_id = %(cid)s AND m.member_id = r.candidate_id
-                            AND m.open_to_suggestions
-              LEFT JOIN LATERAL (
-                   SELECT s.suggestion_id FROM suggestions s
-                    WHERE s.community_id = %(cid)s AND s.member_id = %(mid)s AND s.candidate_id = r.candidate_id
-                      AND s.outcome IS NULL AND s.created_at > now() - interval '7 days'
-                    ORDER BY s.created_at DESC LIMIT 1) pending ON true
-             WHERE pending.suggestion_id IS NOT NULL
-                OR (SELECT count(*) FROM suggestions e
-                     WHERE e.community_id = %(cid)s AND e.candidate_id = r.candidate_id
-                       AND e.created_at > now() - interval '7 days') < %(cap)s
-             ORDER BY r.position
-             LIMIT %(limit)s
-        ), inserted AS (
-            INSERT INTO suggestions (community_id, member_id, candidate_id, score, reasons, model_version)
-            SELECT %(cid)s, %(mid)s, candidate_id, score, reasons, %(version)s FROM kept WHERE pending_id IS NULL
-            RETURNING suggestion_id, candidate_id
+    candidates = [r["member_id"] for r in ranked]
+    async with conn.pipeline():
+        await locks.exposures(conn, community_id, candidates)
+        cur = await conn.execute(
+            """
+            WITH ranked AS (
+                SELECT * FROM unnest(%(candidates)s::text[], %(scores)s::real[], %(reasons)s::jsonb[])
+                         WITH ORDINALITY AS r(candidate_id, score, reasons, position)
+            ), kept AS (
+                SELECT r.*, pending.suggestion_id AS pending_id
+                  FROM ranked r
+                  JOIN members me ON me.community_id = %(cid)s AND me.member_id = %(mid)s
+                  JOIN members m ON m.community_id = %(cid)s AND m.member_id = r.candidate_id
+                                AND m.open_to_suggestions
+                  LEFT JOIN LATERAL (
+                       SELECT s.suggestion_id FROM suggestions s
+                        WHERE s.community_id = %(cid)s AND s.member_id = %(mid)s AND s.candidate_id = r.candidate_id
+                          AND s.outcome IS NULL AND s.created_at > now() - interval '7 days'
+                        ORDER BY s.created_at DESC LIMIT 1) pending ON true
+                 WHERE pending.suggestion_id IS NOT NULL
+                    OR (SELECT count(*) FROM suggestions e
+                         WHERE e.community_id = %(cid)s AND e.candidate_id = r.candidate_id
+                           AND e.created_at > now() - interval '7 days') < %(cap)s
+                 ORDER BY r.position
+                 LIMIT %(limit)s
+                 -- Erasing either member waits for this request, or this request skips them.
+                 FOR KEY SHARE OF me, m
+            ), inserted AS (
+                INSERT INTO suggestions (community_id, member_id, candidate_id, score, reasons, model_version)
+                SELECT %(cid)s, %(mid)s, candidate_id, score, reasons, %(version)s FROM kept WHERE pending_id IS NULL
+                RETURNING suggestion_id, candidate_id
+            )
+            SELECT k.candidate_id, coalesce(k.pending_id, i.suggestion_id)::text
+              FROM kept k LEFT JOIN inserted i USING (candidate_id)
+             ORDER BY k.position
+            """,
+            {
+                "cid": community_id, "mid": member_id, "version": model_version, "cap": max_exposures,
+                "limit": limit, "candidates": candidates,
+                "scores": [r["score"] for r in ranked],
+                "reasons": [Jsonb(r["reasons"]) for r in ranked],
+            },
         )
-        SELECT k.candidate_id, coalesce(k.pending_id, i.suggestion_id)::text
-          FROM kept k LEFT JOIN inserted i USING (candidate_id)
-         ORDER BY k.position
-        """,
-        {
-            "cid": community_id, "mid": member_id, "version": model_version, "cap": max_exposures,
-            "limit": limit,
-            "candidates": [r["member_id"] for r in ranked],
-            "scores": [r["score"] for r in ranked],
-            "reasons": [Jsonb(r["reasons"]) for r in ranked],
-        },
-    )
     return [(candidate, suggestion_id) for candidate, suggestion_id in await cur.fetchall()]
 
 
 async def get(conn: AsyncConnection, community_id: int, suggestion_id: str) -> dict[str, Any] | None:
-    async with conn.cursor(row_factory=dict_row) as cur:
+    """The suggestion, locked for its feedback until the transaction ends; None if it does not exist.
+
+    Its two members are locked against erasure first, and only then the suggestion: erasing a
+    member locks the member, then the suggestions it cascades to, so taking the two in the
+    other order could deadlock with it. A member erased meanwhile takes the suggestion along,
+    and the answer is None. Both statements travel in one round trip.
+    """
+    params = {"cid": community_id, "sid": suggestion_id}
+    async with conn.pipeline(), conn.cursor(row_factory=dict_row) as cur:
+        await conn.execute(
+            """
+            SELECT 1 FROM members
+             WHERE community_id = %(cid)s
+               AND member_id IN (SELECT unnest(ARRAY[member_id, candidate_id]) FROM suggestions
+                                  WHERE community_id = %(cid)s AND suggestion_id = %(sid)s)
+             ORDER BY member_id
+               FOR KEY SHARE
+            """,
+            params,
+        )
         await cur.execute(
             "SELECT suggestion_id::text AS suggestion_id, member_id, candidate_id, outcome FROM suggestions"
             " WHERE community_id = %(cid)s AND suggestion_id = %(sid)s FOR UPDATE",
-            {"cid": community_id, "sid": suggestion_id},
+            params,
         )
         return await cur.fetchone()
 

@@ -73,6 +73,9 @@ async def member_suggestions(
     model = await request.app.state.indexes.get(
         community.community_id, community.revision, must_contain=member_id, prepare=_prepare)
     index = model.suggestion_index()
+    if member_id not in index.position:
+        # The model was built after the member was erased, which happened after the boundaries were read.
+        raise not_found(f"member {member_id!r}")
     proposed = suggest(index, member_id, limit=limit * HEADROOM + 5, bridging_weight=settings.bridging_weight,
                        exclude=excluded)
     ranked = [{"member_id": s.member_id, "score": round(float(s.score), 4), "reasons": s.reasons,

@@ -22,9 +22,9 @@ Request = Callable[[httpx.Client], httpx.Response]
 
 
 @pytest.fixture(scope="module")
-def server(module_live_server: LiveServer) -> LiveServer:
+def server(shared_server: LiveServer) -> LiveServer:
     """One server for the module; each test works in a community of its own."""
-    return module_live_server
+    return shared_server
 
 
 class Community:
