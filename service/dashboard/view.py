@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -150,9 +150,9 @@ def suggested_groups(
 ) -> dict[str, list[SuggestedGroup]]:
     """Up to ``SUGGESTED_GROUPS`` open groups per member at risk, best fit first.
 
-    Uses :func:`matching.placement.suggest_groups_for_member`. Its reasons are written for the
-    member themself and may name private needs, so only the group is shown to the organiser,
-    as a placement run would show it.
+    Uses :func:`matching.placement.suggest_groups_for_member` on the member's public profile:
+    the page is the organiser's, so a group chosen for a need the member keeps private would tell
+    the organiser about that need. Only the group is shown, as a placement run would show it.
     """
     if not group_rows or not rows:
         return {}
@@ -171,8 +171,8 @@ def suggested_groups(
         i = position.get(row.member_id)
         if i is None:
             continue  # left the community since the report
-        member = model.profiles[i]
-        if not member.all_needs:
+        member = replace(model.profiles[i], private_needs=())
+        if not member.needs:
             continue
         options = suggest_groups_for_member(
             member, groups, members=seated_profiles, blocks=blocks_of.get(row.member_id, []),
