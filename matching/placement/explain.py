@@ -10,6 +10,7 @@ field, not a forgotten filter. The member's own view (:func:`own_view`) names al
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections import Counter
@@ -237,14 +238,9 @@ def assignment_reasons(
         reasons.append(Reason("interests", f"shares {_join(top)} with {of}", top))
 
     if options.priority_weight > 0 and view.ties <= 2:
-        ties = view.ties
-        text = "no ties in the community yet" if ties == 0 else f"only {ties} tie{'s' * (ties > 1)}"
-        reasons.append(Reason("priority", f"{text}, so gets a seat first"))
+        reasons.append(_priority_reason(view.ties))
 
-    where = "meets " + ("online" if group.format == "online" else "in person")
-    if group.language is not None:
-        where += f" in {group.language}"
-    reasons.append(Reason("format", where))
+    reasons.append(_format_reason(group.format, group.language))
 
     for attribute, weight in (
         (options.spread_attribute, options.spread_weight),
@@ -253,16 +249,37 @@ def assignment_reasons(
         value = view.attributes.get(attribute) if attribute is not None else None
         if attribute is None or value is None or weight == 0 or not company.size:
             continue
-        same = company.values[attribute][value]
-        text = (
-            f"{same} of {company.size} current members share the same {attribute}"
-            if same
-            else f"no current member shares the same {attribute}"
-        )
-        reasons.append(Reason("mixing", text))
+        reasons.append(_mixing_reason(attribute, company.values[attribute][value], company.size))
         if attribute == options.spread_attribute == options.avoid_lone_attribute:
             break
     return tuple(reasons)
+
+
+# Reasons that depend on a few small values only, shared by every assignment that has them.
+
+
+@functools.lru_cache(maxsize=16)
+def _priority_reason(ties: int) -> Reason:
+    text = "no ties in the community yet" if ties == 0 else f"only {ties} tie{'s' * (ties > 1)}"
+    return Reason("priority", f"{text}, so gets a seat first")
+
+
+@functools.lru_cache(maxsize=1024)
+def _format_reason(group_format: str, language: str | None) -> Reason:
+    where = "meets " + ("online" if group_format == "online" else "in person")
+    if language is not None:
+        where += f" in {language}"
+    return Reason("format", where)
+
+
+@functools.lru_cache(maxsize=4096)
+def _mixing_reason(attribute: str, same: int, size: int) -> Reason:
+    text = (
+        f"{same} of {size} current members share the same {attribute}"
+        if same
+        else f"no current member shares the same {attribute}"
+    )
+    return Reason("mixing", text)
 
 
 # --- why a member got no group ------------------------------------------------------------------
