@@ -411,9 +411,9 @@ class _Funnel:
                 for topic in group.topics:
                     topic_groups.setdefault(topic, []).append(k)
         self.topic_index = {topic: _mask(ks) for topic, ks in topic_groups.items()}
-        self.open = _mask(k for k, g in enumerate(groups) if g.status == "open")
-        self.with_seats = _mask(np.flatnonzero(problem.seats > 0).tolist())
-        self.with_seats_left = _mask(np.flatnonzero(left > 0).tolist())
+        self.open: int = _mask(k for k, g in enumerate(groups) if g.status == "open")
+        self.with_seats: int = _mask(np.flatnonzero(problem.seats > 0).tolist())
+        self.with_seats_left: int = _mask(np.flatnonzero(left > 0).tolist())
         self._format = {f: _mask(k for k, g in enumerate(groups) if g.format == f) for f in FORMATS}
         language_groups: dict[str | None, list[int]] = {}
         for k, group in enumerate(groups):
