@@ -183,9 +183,13 @@ def gather_new_groups(
         if not languages:
             any_language.append((member, pairs))
     # Members who list no language can join a pool in any language.
+    in_a_language: dict[tuple[str, str], list[tuple[str, str, str | None]]] = {}
+    for key in pools:
+        if key[2] is not None:
+            in_a_language.setdefault(key[:2], []).append(key)
     for member, pairs in any_language:
         for need, f in pairs:
-            for key in [k for k in pools if k[:2] == (need, f) and k[2] is not None]:
+            for key in in_a_language.get((need, f), ()):
                 pools[key].append(member.member_id)
     for key in pools:
         pools[key].sort(key=order.__getitem__)

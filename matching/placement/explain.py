@@ -10,10 +10,11 @@ field, not a forgotten filter. The member's own view (:func:`own_view`) names al
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,15 +83,13 @@ def own_view(member: MemberProfile, open_needs: Sequence[str], ties: int) -> Mem
 
 @dataclass(frozen=True)
 class GroupCompany:
-    """The known current members of one group, as explanations use them: their interests and
-    how many share each value of the attributes the run mixes on."""
+    """The known current members of one group, as explanations use them: who holds each
+    interest (bit ``c`` set for the group's ``c``-th known member) and how many share each
+    value of the attributes the run mixes on."""
 
-    interests: tuple[frozenset[str], ...]
+    size: int
+    holders: Mapping[str, int]
     values: Mapping[str, Counter[str]]
-
-    @property
-    def size(self) -> int:
-        return len(self.interests)
 
 
 def group_company(problem: Problem) -> list[GroupCompany]:
@@ -98,10 +97,14 @@ def group_company(problem: Problem) -> list[GroupCompany]:
     companies = []
     for group in problem.groups:
         known = [problem.profiles[m] for m in group.member_ids if m in problem.profiles]
+        holders: dict[str, int] = {}
+        for c, other in enumerate(known):
+            for tag in set(other.interests):
+                holders[tag] = holders.get(tag, 0) | 1 << c
         values = {
             a: Counter(v for o in known if (v := o.attributes.get(a)) is not None) for a in attributes
         }
-        companies.append(GroupCompany(tuple(frozenset(o.interests) for o in known), values))
+        companies.append(GroupCompany(len(known), holders, values))
     return companies
 
 
@@ -225,25 +228,19 @@ def assignment_reasons(
     if shares_interests and company.size:
         counts: dict[str, int] = {}
         sharing = 0
-        for theirs in company.interests:
-            common = [tag for tag in view.interests if tag in theirs]
-            if common:
-                sharing += 1
-                for tag in common:
-                    counts[tag] = counts.get(tag, 0) + 1
+        for tag in view.interests:
+            holders = company.holders.get(tag, 0)
+            if holders:
+                sharing |= holders
+                counts[tag] = counts.get(tag, 0) + holders.bit_count()
         top = tuple(sorted(counts, key=lambda t: (-counts[t], t))[:3])
-        of = f"{sharing} of {company.size} current members"
+        of = f"{sharing.bit_count()} of {company.size} current members"
         reasons.append(Reason("interests", f"shares {_join(top)} with {of}", top))
 
     if options.priority_weight > 0 and view.ties <= 2:
-        ties = view.ties
-        text = "no ties in the community yet" if ties == 0 else f"only {ties} tie{'s' * (ties > 1)}"
-        reasons.append(Reason("priority", f"{text}, so gets a seat first"))
+        reasons.append(_priority_reason(view.ties))
 
-    where = "meets " + ("online" if group.format == "online" else "in person")
-    if group.language is not None:
-        where += f" in {group.language}"
-    reasons.append(Reason("format", where))
+    reasons.append(_format_reason(group.format, group.language))
 
     for attribute, weight in (
         (options.spread_attribute, options.spread_weight),
@@ -252,16 +249,37 @@ def assignment_reasons(
         value = view.attributes.get(attribute) if attribute is not None else None
         if attribute is None or value is None or weight == 0 or not company.size:
             continue
-        same = company.values[attribute][value]
-        text = (
-            f"{same} of {company.size} current members share the same {attribute}"
-            if same
-            else f"no current member shares the same {attribute}"
-        )
-        reasons.append(Reason("mixing", text))
+        reasons.append(_mixing_reason(attribute, company.values[attribute][value], company.size))
         if attribute == options.spread_attribute == options.avoid_lone_attribute:
             break
     return tuple(reasons)
+
+
+# Reasons that depend on a few small values only, shared by every assignment that has them.
+
+
+@functools.lru_cache(maxsize=16)
+def _priority_reason(ties: int) -> Reason:
+    text = "no ties in the community yet" if ties == 0 else f"only {ties} tie{'s' * (ties > 1)}"
+    return Reason("priority", f"{text}, so gets a seat first")
+
+
+@functools.lru_cache(maxsize=1024)
+def _format_reason(group_format: str, language: str | None) -> Reason:
+    where = "meets " + ("online" if group_format == "online" else "in person")
+    if language is not None:
+        where += f" in {language}"
+    return Reason("format", where)
+
+
+@functools.lru_cache(maxsize=4096)
+def _mixing_reason(attribute: str, same: int, size: int) -> Reason:
+    text = (
+        f"{same} of {size} current members share the same {attribute}"
+        if same
+        else f"no current member shares the same {attribute}"
+    )
+    return Reason("mixing", text)
 
 
 # --- why a member got no group ------------------------------------------------------------------
@@ -280,9 +298,10 @@ class _Need:
 
 
 # Each stage keeps the groups that pass one rule; where none is left, the need stopped there.
-# ``say`` gets the number of groups that reached the stage and the number that reached the
-# stage before, and returns a template in which ``{need}`` stands for the need.
-_Keep = Callable[["_Funnel", _Need, int], bool]
+# Sets of groups are bit masks (bit ``k`` for group ``k``): ``keep`` returns the groups that pass
+# the stage's rule. ``say`` gets the number of groups that reached the stage and the number that
+# reached the stage before, and returns a template in which ``{need}`` stands for the need.
+_Keep = Callable[["_Funnel", _Need], int]
 _Say = Callable[[_Need, int, int], str]
 
 
@@ -316,34 +335,32 @@ def _placed_blocks(need: _Need, count: int, before: int) -> str:
 _STAGES: tuple[tuple[str, _Keep, _Say], ...] = (
     (
         "no_group",
-        lambda f, n, k: n.member_id not in f.groups[k].member_ids,
+        lambda f, n: ~f.holding(n.member_id),
         lambda n, count, before: "no group serves {need}",
     ),
     (
         "closed",
-        lambda f, n, k: f.groups[k].status == "open",
+        lambda f, n: f.open,
         _counted("the only group for {need} is closed", "all {count} groups for {need} are closed"),
     ),
     (
         "format",
-        lambda f, n, k: f.groups[k].format in n.formats,
+        lambda f, n: f.meeting_in(n.formats),
         lambda n, count, before: f"no {_format_words(n)}group for " + "{need}",
     ),
     (
         "language",
-        lambda f, n, k: f.groups[k].language is None
-        or not n.languages
-        or f.groups[k].language in n.languages,
+        lambda f, n: f.speaking(n.languages),
         lambda n, count, before: f"no {_format_words(n)}group in {_join(n.languages, 'or')} for " + "{need}",
     ),
     (
         "full",
-        lambda f, n, k: f.seats[k] > 0,
+        lambda f, n: f.with_seats,
         _counted("the only matching group for {need} is full", "all {count} matching groups for {need} are full"),
     ),
     (
         "blocked",
-        lambda f, n, k: n.avoid.isdisjoint(f.groups[k].member_ids),
+        lambda f, n: ~f.holding(*n.avoid),
         _counted(
             "has a block with a member of the only matching group for {need} with a free seat",
             "has a block with a member of each of the {count} matching groups for {need} with a free seat",
@@ -351,7 +368,7 @@ _STAGES: tuple[tuple[str, _Keep, _Say], ...] = (
     ),
     (
         "outcompeted",
-        lambda f, n, k: f.left[k] > 0,
+        lambda f, n: f.with_seats_left,
         _counted(
             "the only matching group for {need} with a free seat was filled by {who}",
             "the {count} matching groups for {need} with free seats were filled by {who}",
@@ -359,7 +376,7 @@ _STAGES: tuple[tuple[str, _Keep, _Say], ...] = (
     ),
     (
         "blocked_in_run",
-        lambda f, n, k: n.avoid.isdisjoint(f.placed_in.get(k, ())),
+        lambda f, n: ~f.placed_with(*n.avoid),
         _placed_blocks,
     ),
 )
@@ -371,24 +388,77 @@ _STOPPED = (
 )
 
 
+def _mask(groups: Iterable[int]) -> int:
+    mask = 0
+    for k in groups:
+        mask |= 1 << k
+    return mask
+
+
 class _Funnel:
     """Follows a member's nameable needs through the eligibility rules and the run's outcome."""
 
     def __init__(
         self, problem: Problem, left: np.ndarray, placed_in: Mapping[int, set[str]], greedy: bool
     ) -> None:
-        self.groups: Sequence[SupportGroup] = problem.groups
-        self.seats: np.ndarray = problem.seats
-        self.left: np.ndarray = left
-        self.placed_in: Mapping[int, set[str]] = placed_in
+        groups = problem.groups
         self.blocked = problem.blocked
         self.who = "members who came earlier" if greedy else "members with a higher fit or priority"
         self._alike: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[str, str]] = {}
-        self.topic_index: dict[str, list[int]] = {}
-        for k, group in enumerate(problem.groups):
+        topic_groups: dict[str, list[int]] = {}
+        for k, group in enumerate(groups):
             if problem.in_scope[k]:
                 for topic in group.topics:
-                    self.topic_index.setdefault(topic, []).append(k)
+                    topic_groups.setdefault(topic, []).append(k)
+        self.topic_index = {topic: _mask(ks) for topic, ks in topic_groups.items()}
+        self.open: int = _mask(k for k, g in enumerate(groups) if g.status == "open")
+        self.with_seats: int = _mask(np.flatnonzero(problem.seats > 0).tolist())
+        self.with_seats_left: int = _mask(np.flatnonzero(left > 0).tolist())
+        self._format = {f: _mask(k for k, g in enumerate(groups) if g.format == f) for f in FORMATS}
+        language_groups: dict[str | None, list[int]] = {}
+        for k, group in enumerate(groups):
+            language_groups.setdefault(group.language, []).append(k)
+        self._language = {language: _mask(ks) for language, ks in language_groups.items()}
+        self._every = (1 << len(groups)) - 1
+        self._holding = self._masks_by_member((k, g.member_ids) for k, g in enumerate(groups))
+        self._placed = self._masks_by_member(placed_in.items())
+
+    @staticmethod
+    def _masks_by_member(members_of: Iterable[tuple[int, Iterable[str]]]) -> dict[str, int]:
+        masks: dict[str, int] = {}
+        for k, member_ids in members_of:
+            for member_id in member_ids:
+                masks[member_id] = masks.get(member_id, 0) | 1 << k
+        return masks
+
+    def holding(self, *member_ids: str) -> int:
+        """The groups that hold any of ``member_ids`` as a current member."""
+        mask = 0
+        for member_id in member_ids:
+            mask |= self._holding.get(member_id, 0)
+        return mask
+
+    def placed_with(self, *member_ids: str) -> int:
+        """The groups any of ``member_ids`` was placed in by this run."""
+        mask = 0
+        for member_id in member_ids:
+            mask |= self._placed.get(member_id, 0)
+        return mask
+
+    def meeting_in(self, formats: Iterable[str]) -> int:
+        mask = 0
+        for f in formats:
+            mask |= self._format.get(f, 0)
+        return mask
+
+    def speaking(self, languages: Sequence[str]) -> int:
+        """Groups without a language, or in one of ``languages`` (any group when none is given)."""
+        if not languages:
+            return self._every
+        mask = self._language.get(None, 0)
+        for language in languages:
+            mask |= self._language.get(language, 0)
+        return mask
 
     def reason(self, view: MemberView) -> tuple[str, str]:
         """The reason ``view``'s member got no group, need by need, and its kind (the stage
@@ -399,7 +469,7 @@ class _Funnel:
         by_template: dict[str, list[str]] = {}
         kinds = []
         for need in view.needs:
-            groups = self.topic_index.get(need, [])
+            groups = self.topic_index.get(need, 0)
             if avoid:
                 kind, template = self._stopped_at(context, groups)
             else:
@@ -415,14 +485,14 @@ class _Funnel:
         texts = [template.replace("{need}", _join(needs, "or")) for template, needs in by_template.items()]
         return "; ".join(texts), kind
 
-    def _stopped_at(self, need: _Need, groups: list[int]) -> tuple[str, str]:
-        before = len(groups)
+    def _stopped_at(self, need: _Need, groups: int) -> tuple[str, str]:
+        count = before = groups.bit_count()
         for kind, keep, say in _STAGES:
-            passed = [k for k in groups if keep(self, need, k)]
+            passed = groups & keep(self, need)
             if not passed:
-                template = say(need, len(groups), before)
+                template = say(need, count, before)
                 if kind == "blocked_in_run":
-                    kind = "blocked" if len(groups) == before else "outcompeted"
+                    kind = "blocked" if count == before else "outcompeted"
                 return kind, template
-            before, groups = len(groups), passed
+            before, groups, count = count, passed, passed.bit_count()
         return _STOPPED

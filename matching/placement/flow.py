@@ -171,12 +171,16 @@ def _bellman_ford(
     n_nodes: int, root: int, tails: np.ndarray, heads: np.ndarray, lengths: np.ndarray
 ) -> np.ndarray:
     """Shortest distances from ``root``; raises RuntimeError on a negative cycle."""
+    # Edges grouped by head once, so that each round relaxes them with one segmented minimum.
+    order = np.argsort(heads, kind="stable")
+    tails, lengths = tails[order], lengths[order]
+    targets, first = np.unique(heads[order], return_index=True)
     distance = np.full(n_nodes, np.inf)
     distance[root] = 0.0
     for _ in range(n_nodes):
-        reached = distance[tails] + lengths
+        reached = np.minimum.reduceat(distance[tails] + lengths, first)
         updated = distance.copy()
-        np.minimum.at(updated, heads, reached)
+        updated[targets] = np.minimum(distance[targets], reached)
         if np.array_equal(updated, distance):
             return distance
         distance = updated

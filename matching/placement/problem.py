@@ -152,7 +152,10 @@ def _members_to_place(
     def open_needs(member: MemberProfile) -> tuple[str, ...]:
         if needs_override is not None:
             return tuple(needs_override.get(member.member_id, ()))
-        served = {t for k in current.get(member.member_id, ()) for t in groups[k].topics}
+        held = current.get(member.member_id)
+        if held is None:
+            return member.all_needs
+        served = {t for k in held for t in groups[k].topics}
         return tuple(n for n in member.all_needs if n not in served)
 
     if member_ids is None:
@@ -241,7 +244,11 @@ def _format_language_ok(
 
     language_index = {lang: k for k, lang in enumerate(sorted({g.language for g in groups if g.language is not None}))}
     group_language = np.array([language_index.get(g.language or "", -1) for g in groups], dtype=np.int64)
-    languages = [normalise_tags(m.languages) for m in to_place]
+    normalised: dict[tuple[str, ...], list[str]] = {}
+    for m in to_place:
+        if m.languages not in normalised:
+            normalised[m.languages] = normalise_tags(m.languages)
+    languages = [normalised[m.languages] for m in to_place]
     any_language = np.array([not spoken for spoken in languages], dtype=bool)
     spoken = np.array(
         sorted(
@@ -272,7 +279,7 @@ def _existing_conflicts(
         for other in blocked.get(m.member_id, ())
         for k in current.get(other, ())
     ]
-    return np.isin(pair_member * len(groups) + pair_group, np.array(keys, dtype=np.int64))
+    return _pairs_among(pair_member, pair_group, len(groups), keys)
 
 
 def _already_members(
@@ -284,7 +291,25 @@ def _already_members(
 ) -> np.ndarray:
     """Whether each pair's group already holds the member."""
     keys = [i * len(groups) + k for i, m in enumerate(to_place) for k in current.get(m.member_id, ())]
-    return np.isin(pair_member * len(groups) + pair_group, np.array(keys, dtype=np.int64))
+    return _pairs_among(pair_member, pair_group, len(groups), keys)
+
+
+def _pairs_among(
+    pair_member: np.ndarray, pair_group: np.ndarray, n_groups: int, keys: list[int]
+) -> np.ndarray:
+    """Whether each pair's key ``member * n_groups + group`` is one of ``keys``.
+
+    Pairs are sorted by member then group, so their keys are sorted: each key is found by
+    binary search, without sorting all the pairs.
+    """
+    pair_keys = pair_member * n_groups + pair_group
+    found = np.zeros(len(pair_keys), dtype=bool)
+    wanted = np.array(keys, dtype=np.int64)
+    at = np.searchsorted(pair_keys, wanted)
+    hit = at < len(pair_keys)
+    hit[hit] = pair_keys[at[hit]] == wanted[hit]
+    found[at[hit]] = True
+    return found
 
 
 
