@@ -17,7 +17,9 @@ from belonging.service.database import EmbeddedPostgres, migrate, open_pool, res
 from belonging.service.errors import install_error_handlers
 from belonging.service.indexes import IndexCache
 from belonging.service.jobs import Worker
+from belonging.service.keys import KeyUsage
 from belonging.service.middleware import AccessLog, BodyLimit
+from belonging.service.rate_limits import RateLimiter, RateLimitHeaders
 from belonging.service.routers import (
     communities,
     connections,
@@ -25,6 +27,7 @@ from belonging.service.routers import (
     groups,
     health,
     jobs,
+    keys,
     members,
     reports,
     suggestions,
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with open_pool(url, settings) as pool:
                 app.state.pool = pool
                 app.state.indexes = IndexCache(pool)
+                app.state.key_usage = KeyUsage(pool)
                 worker = Worker(pool, app.state, schedule=app.state.schedule)
                 if settings.run_worker:
                     worker.start()
@@ -72,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 finally:
                     await worker.stop()
                     await app.state.indexes.close()
+                    await app.state.key_usage.close()
         finally:
             if embedded is not None:
                 embedded.stop()
@@ -83,14 +88,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     # Periodic work: every community gets a daily silo snapshot.
     app.state.schedule = report_jobs.schedule_daily_snapshots
     install_error_handlers(app)
-    routers = (health, communities, members, connections, suggestions, groups, reports, jobs, dashboard)
+    routers = (health, communities, keys, members, connections, suggestions, groups, reports, jobs, dashboard)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(BodyLimit, json_limit=settings.max_body_bytes,
                        import_limit=settings.max_import_bytes)
+    app.add_middleware(RateLimitHeaders)
     app.add_middleware(AccessLog)
     return app
