@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from belonging.service import auth
+from belonging.service import auth, metrics
 from belonging.service import reports as report_jobs
 from belonging.service.config import Settings
 from belonging.service.database import EmbeddedPostgres, migrate, open_pool, resolve_database_url
@@ -32,6 +32,7 @@ from belonging.service.routers import (
     reports,
     suggestions,
 )
+from belonging.service.routers import metrics as metrics_router
 
 log = logging.getLogger("belonging.app")
 
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await app.state.indexes.close()
                     await app.state.key_usage.close()
         finally:
+            metrics.process_stopped()
             if embedded is not None:
                 embedded.stop()
 
@@ -92,7 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Periodic work: every community gets a daily silo snapshot.
     app.state.schedule = report_jobs.schedule_daily_snapshots
     install_error_handlers(app)
-    routers = (health, communities, keys, members, connections, suggestions, groups, reports, jobs, dashboard)
+    routers = (health, communities, keys, members, connections, suggestions, groups, reports, jobs, dashboard,
+               metrics_router)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
@@ -100,4 +103,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        import_limit=settings.max_import_bytes)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(AccessLog)
+    app.add_middleware(metrics.HttpMetrics)
     return app
