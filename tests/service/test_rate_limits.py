@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -182,3 +184,47 @@ def test_concurrent_expensive_operations_of_different_communities_do_not_wait_fo
 def test_a_lock_ends_with_its_request(client: TestClient, community: CommunityKeys) -> None:
     for _ in range(3):
         assert client.get(community.url("/reports/silos"), headers=community.organiser).status_code == 200
+
+
+def test_a_second_import_while_one_streams_its_body_gets_429_on_the_real_server(
+    database_url: str, tmp_path: Path,
+) -> None:
+    """Two clients over real sockets: the first import holds the lock while its body arrives."""
+    first_chunk_sent, finish = threading.Event(), threading.Event()
+
+    def slow_body() -> Iterator[bytes]:
+        yield b'{"member_id": "ann", "interests": ["chess"]}\n'
+        first_chunk_sent.set()
+        finish.wait(30)
+        yield b'{"member_id": "bob", "interests": ["chess"]}\n'
+
+    with serving(database_url, tmp_path / "live") as server, server.client() as http:
+        created = http.post("/v1/communities", json={"slug": "riverside", "name": "Riverside"}, headers=ADMIN).json()
+        community = CommunityKeys("riverside", created["platform_key"], created["organiser_key"])
+        ndjson = community.platform | {"Content-Type": "application/x-ndjson"}
+        first_key, second_key = lock_key("import", _community_id(database_url, "riverside"))
+        results: list[httpx.Response] = []
+        with server.client() as streaming:
+            first = threading.Thread(target=lambda: results.append(
+                streaming.post(community.url("/members/import"), content=slow_body(), headers=ndjson)))
+            first.start()
+            try:
+                assert first_chunk_sent.wait(30)
+                deadline = time.monotonic() + 30
+                with psycopg.connect(database_url, autocommit=True) as conn:
+                    while not conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                                           " AND classid = %s AND objid = %s AND granted",
+                                           (first_key, second_key)).fetchone() == (1,):
+                        assert time.monotonic() < deadline, "the first import never took its lock"
+                        time.sleep(0.02)
+                second = http.post(community.url("/connections/import"), content=b'{"a": "ann", "b": "bob"}',
+                                   headers=ndjson)
+                assert second.status_code == 429 and second.headers["Retry-After"] == "5"
+                assert second.headers["content-type"] == "application/problem+json"
+            finally:
+                finish.set()
+                first.join(60)
+        assert results and results[0].status_code == 200, results
+        assert results[0].json()["created"] == 2
+        again = http.post(community.url("/connections/import"), content=b'{"a": "ann", "b": "bob"}', headers=ndjson)
+        assert again.status_code == 200, again.text
