@@ -10,14 +10,16 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from belonging.service import auth
+from belonging.service import auth, metrics
 from belonging.service import reports as report_jobs
 from belonging.service.config import Settings
 from belonging.service.database import EmbeddedPostgres, migrate, open_pool, resolve_database_url
 from belonging.service.errors import install_error_handlers
 from belonging.service.indexes import IndexCache
 from belonging.service.jobs import Worker
+from belonging.service.keys import KeyUsage
 from belonging.service.middleware import AccessLog, BodyLimit
+from belonging.service.rate_limits import RateLimiter, RateLimitHeaders
 from belonging.service.routers import (
     communities,
     connections,
@@ -25,10 +27,12 @@ from belonging.service.routers import (
     groups,
     health,
     jobs,
+    keys,
     members,
     reports,
     suggestions,
 )
+from belonging.service.routers import metrics as metrics_router
 
 log = logging.getLogger("belonging.app")
 
@@ -64,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with open_pool(url, settings) as pool:
                 app.state.pool = pool
                 app.state.indexes = IndexCache(pool)
+                app.state.key_usage = KeyUsage(pool)
                 worker = Worker(pool, app.state, schedule=app.state.schedule)
                 if settings.run_worker:
                     worker.start()
@@ -72,7 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 finally:
                     await worker.stop()
                     await app.state.indexes.close()
+                    await app.state.key_usage.close()
         finally:
+            metrics.process_stopped()
             if embedded is not None:
                 embedded.stop()
 
@@ -83,14 +90,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     # Periodic work: every community gets a daily silo snapshot.
     app.state.schedule = report_jobs.schedule_daily_snapshots
     install_error_handlers(app)
-    routers = (health, communities, members, connections, suggestions, groups, reports, jobs, dashboard)
+    routers = (health, communities, keys, members, connections, suggestions, groups, reports, jobs, dashboard,
+               metrics_router)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(BodyLimit, json_limit=settings.max_body_bytes,
                        import_limit=settings.max_import_bytes)
+    app.add_middleware(RateLimitHeaders)
     app.add_middleware(AccessLog)
+    app.add_middleware(metrics.HttpMetrics)
     return app

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,9 +68,25 @@ def tokens_equal(given: str, expected: str) -> bool:
 def load_or_create_admin_token(path: Path) -> tuple[str, bool]:
     """The admin token kept in ``path``; generated (mode 0600) on first use. Returns (token, created)."""
     if path.exists():
-        return path.read_text().strip(), False
+        return _read_token(path), False
     path.parent.mkdir(parents=True, exist_ok=True)
     token = "bel_admin_" + secrets.token_urlsafe(32)
-    path.touch(mode=0o600)
-    path.write_text(token + "\n")
+    try:
+        # Created readable by its owner only, from the first byte; O_EXCL: two processes starting
+        # together cannot both create it.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_token(path), False
+    with os.fdopen(descriptor, "w") as file:
+        file.write(token + "\n")
     return token, True
+
+
+def _read_token(path: Path) -> str:
+    # Another process may have created the file a moment ago and not written it yet.
+    for _ in range(50):
+        token = path.read_text().strip()
+        if token:
+            return token
+        time.sleep(0.02)
+    raise RuntimeError(f"the admin token file {path} is empty; delete it to generate a new token")

@@ -1,4 +1,4 @@
-"""The ``belonging`` command: serve, migrate, demo, import, create-community."""
+"""The ``belonging`` command: serve, migrate, demo, import, create-community, rotate-key."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from typing import Any
 import psycopg
 from tqdm import tqdm
 
-from belonging.service import auth, imports, logs
-from belonging.service.app import admin_token, create_app
+from belonging.service import auth, imports, keys, logs
+from belonging.service.app import create_app
 from belonging.service.config import Settings
 from belonging.service.database import EmbeddedPostgres, MigrationsMissing, migrate, resolve_database_url
 from belonging.service.demo_data import generate_demo_community
@@ -92,22 +92,42 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
 
 # --- serve --------------------------------------------------------------------------------------
 
+def startup_lines(settings: Settings, base: str, new_demo_keys: dict[str, str] | None = None) -> list[str]:
+    """What ``serve`` prints. Secrets appear only when they were generated now, never on a later start.
+
+    A token from ``BELONGING_ADMIN_TOKEN`` is the operator's own and is never printed; a generated
+    one is printed the first time (and kept, mode 0600, in the data folder); after that the lines
+    say where it is kept. The demo community's keys follow the same rule.
+    """
+    lines = [f"Belonging is starting on {base}", f"  API docs:     {base}/docs"]
+    if settings.admin_token:
+        lines.append("  Admin token:  from BELONGING_ADMIN_TOKEN")
+    else:
+        token, created = auth.load_or_create_admin_token(settings.admin_token_file)
+        if created:
+            lines.append(f"  Admin token:  {token}  (shown this once; kept in {settings.admin_token_file})")
+        else:
+            lines.append(f"  Admin token:  kept in {settings.admin_token_file}")
+    if new_demo_keys is not None:
+        slug = new_demo_keys["slug"]
+        lines.append(f"  Dashboard:    {base}/dashboard/{slug}  (organiser key: {new_demo_keys['organiser_key']})")
+        lines.append(f"  Platform key of '{slug}': {new_demo_keys['platform_key']}  (shown this once; kept in "
+                     f"{_demo_keys_file(settings)})")
+    elif _demo_keys_file(settings).exists():
+        slug = json.loads(_demo_keys_file(settings).read_text())["slug"]
+        lines.append(f"  Dashboard:    {base}/dashboard/{slug}  (its keys are kept in {_demo_keys_file(settings)})")
+    return lines
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    new_demo_keys = None
     if args.demo:
         with Database(settings) as db:
-            asyncio.run(_load_demo(db.url, settings))
-    token = admin_token(settings)
-    base = f"http://{args.host}:{args.port}"
-    print(f"Belonging is starting on {base}")
-    print(f"  API docs:     {base}/docs")
-    print(f"  Admin token:  {token}")
-    keys_file = _demo_keys_file(settings)
-    if keys_file.exists():
-        keys = json.loads(keys_file.read_text())
-        print(f"  Dashboard:    {base}/dashboard/{keys['slug']}  (organiser key: {keys['organiser_key']})")
-        print(f"  Platform key of '{keys['slug']}': {keys['platform_key']}")
+            new_demo_keys = asyncio.run(_load_demo(db.url, settings))
+    for line in startup_lines(settings, f"http://{args.host}:{args.port}", new_demo_keys):
+        print(line)
     sys.stdout.flush()
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None,
                 workers=1, access_log=False)
@@ -143,6 +163,26 @@ def cmd_create_community(settings: Settings, args: argparse.Namespace) -> None:
             raise SystemExit(exc.detail) from None
     print(json.dumps(created, indent=2))
     print("The keys are shown only this once.", file=sys.stderr)
+
+
+# --- rotate-key ---------------------------------------------------------------------------------
+
+async def _rotate_key(url: str, slug: str, role: str, grace_seconds: int) -> dict[str, str]:
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        community_id = await _community_id(conn, slug)
+        rotated = await keys.rotate(conn, community_id, role, grace_seconds)
+        await conn.commit()
+    return {"role": rotated.role, "key": rotated.key,
+            "previous_key_valid_until": rotated.previous_key_valid_until.isoformat()}
+
+
+def cmd_rotate_key(settings: Settings, args: argparse.Namespace) -> None:
+    if not 0 <= args.grace_seconds <= keys.MAX_GRACE_SECONDS:
+        raise SystemExit(f"--grace-seconds must lie between 0 and {keys.MAX_GRACE_SECONDS} (a week)")
+    with Database(settings) as db:
+        rotated = asyncio.run(_rotate_key(db.url, args.slug, args.role, args.grace_seconds))
+    print(json.dumps(rotated, indent=2))
+    print("The new key is shown only this once.", file=sys.stderr)
 
 
 # --- import -------------------------------------------------------------------------------------
@@ -233,6 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("slug")
     create.add_argument("--name")
     create.set_defaults(func=cmd_create_community)
+
+    rotate = sub.add_parser("rotate-key", help="replace a community's platform or organiser key and print the new one")
+    rotate.add_argument("slug")
+    rotate.add_argument("--role", required=True, choices=["platform", "organiser"])
+    rotate.add_argument("--grace-seconds", type=int, default=0,
+                        help="how long the previous key keeps working (default 0: it stops now)")
+    rotate.set_defaults(func=cmd_rotate_key)
 
     load = sub.add_parser("import", help="import members or connections from NDJSON or CSV")
     load.add_argument("kind", choices=["members", "connections"])

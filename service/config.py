@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Run the daily snapshot / job worker inside the API process.
     run_worker: bool = True
+    # Requests per minute each community key may make, in bursts up to the same number; 0 turns
+    # the limit off. Counted per process: see "Rate limits" in the README.
+    rate_limit_per_minute: int = Field(default=1200, ge=0)
 
     @property
     def admin_token_file(self) -> Path:

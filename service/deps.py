@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg import AsyncConnection
 
-from belonging.service import auth
+from belonging.service import auth, rate_limits
 from belonging.service.errors import ApiError
 from belonging.service.params import SlugPath
 from belonging.service.repository import communities
@@ -73,12 +73,22 @@ async def community_for_key(
     return owner.community
 
 
+def _count_use(request: Request, community: CommunityRow, token: str) -> None:
+    """Spend one request of the key's rate limit (429 when it is spent) and note that the key was used."""
+    parsed = auth.parse_key(token)
+    assert parsed is not None  # community_for_key accepted it
+    rate_limits.spend(request.app.state.rate_limiter, parsed.key_id, request.scope.setdefault("state", {}))
+    request.app.state.key_usage.seen(community.community_id, parsed.key_id)
+
+
 async def _authorised(
     request: Request, slug: str, conn: AsyncConnection, credentials: HTTPAuthorizationCredentials | None,
     role: str,
 ) -> CommunityRow:
-    return await community_for_key(conn, slug, _token(credentials), role,
-                                   admin_token=request.app.state.admin_token)
+    token = _token(credentials)
+    community = await community_for_key(conn, slug, token, role, admin_token=request.app.state.admin_token)
+    _count_use(request, community, token)
+    return community
 
 
 async def platform_community(request: Request, slug: SlugPath, conn: Conn, credentials: Credentials) -> CommunityRow:
@@ -91,6 +101,20 @@ async def organiser_community(
     return await _authorised(request, slug, conn, credentials, "organiser")
 
 
+async def organiser_or_admin_community(
+    request: Request, slug: SlugPath, conn: Conn, credentials: Credentials
+) -> CommunityRow:
+    """The community ``slug`` for its organiser key or the admin token (404 for the admin if it does not exist)."""
+    token = _token(credentials)
+    if auth.parse_key(token) is None and auth.tokens_equal(token, request.app.state.admin_token):
+        community = await communities.by_slug(conn, slug)
+        if community is None:
+            raise ApiError(404, "Not found", f"community {slug!r} does not exist")
+        return community
+    return await _authorised(request, slug, conn, credentials, "organiser")
+
+
 AdminOnly = Depends(require_admin)
 PlatformCommunity = Annotated[CommunityRow, Depends(platform_community)]
 OrganiserCommunity = Annotated[CommunityRow, Depends(organiser_community)]
+OrganiserOrAdminCommunity = Annotated[CommunityRow, Depends(organiser_or_admin_community)]

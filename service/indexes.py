@@ -26,6 +26,7 @@ from psycopg_pool import AsyncConnectionPool
 from belonging.graph.community_graph import CommunityGraph
 from belonging.matching.index import SuggestionIndex
 from belonging.matching.profiles import MemberProfile
+from belonging.service import metrics
 from belonging.service.repository import snapshot
 from belonging.service.repository.snapshot import CommunitySnapshot
 
@@ -78,20 +79,27 @@ class IndexCache:
         self._models: dict[int, CommunityModel] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self._refreshing: dict[int, asyncio.Task] = {}
+        self._lag = metrics.IndexLag()
 
     async def _build(self, community_id: int, prepare: Callable[[CommunityModel], object] | None) -> CommunityModel:
         started = time.perf_counter()
-        async with self.pool.connection() as conn:
-            data = await snapshot.load(conn, community_id)
 
-        def build() -> CommunityModel:
+        def build(data: CommunitySnapshot) -> CommunityModel:
             model = CommunityModel.from_snapshot(data)
             if prepare is not None:
                 prepare(model)
             return model
 
-        model = await asyncio.to_thread(build)
+        try:
+            async with self.pool.connection() as conn:
+                data = await snapshot.load(conn, community_id)
+            model = await asyncio.to_thread(build, data)
+        except Exception:
+            metrics.INDEX_BUILD_FAILURES.inc()
+            raise
+        metrics.INDEX_BUILD_SECONDS.observe(time.perf_counter() - started)
         self._models[community_id] = model
+        self._lag.built(community_id, model.revision)
         log.info("community index built", extra={
             "community_id": community_id, "revision": model.revision, "members": model.graph.number_of_members,
             "ties": model.graph.number_of_ties, "seconds": round(time.perf_counter() - started, 3)})
@@ -107,6 +115,7 @@ class IndexCache:
         ``prepare`` runs on a fresh model in the build thread (e.g. build the suggestion index).
         """
         model = self._models.get(community_id)
+        self._lag.seen(community_id, revision, None if model is None else model.revision)
         if model is not None and model.revision >= revision:
             return model
         usable = (model is not None and not fresh

@@ -11,12 +11,14 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from belonging.service import metrics
 from belonging.service.repository import jobs as repository
 
 log = logging.getLogger("belonging.jobs")
@@ -58,15 +60,20 @@ async def run_one(pool: AsyncConnectionPool, app_state: Any) -> bool:
         return False
     context = JobContext(pool, job["community_id"], job["job_id"], job["kind"], job["params"], app_state)
     run = HANDLERS.get(job["kind"])
+    started = time.perf_counter()
+    # A kind no handler knows is counted as "unknown", so a bad row cannot grow the label set.
+    kind_label = job["kind"] if run is not None else "unknown"
     try:
         if run is None:
             raise LookupError(f"no handler for job kind {job['kind']!r}")
         result = await run(context)
     except Exception as exc:
+        metrics.JOB_SECONDS.labels(kind_label, "failed").observe(time.perf_counter() - started)
         log.exception("job failed", extra={"job_id": job["job_id"], "kind": job["kind"]})
         async with pool.connection() as conn:
             await repository.fail(conn, job["community_id"], job["job_id"], f"{type(exc).__name__}: {exc}")
         return True
+    metrics.JOB_SECONDS.labels(kind_label, "done").observe(time.perf_counter() - started)
     async with pool.connection() as conn:
         await repository.finish(conn, job["community_id"], job["job_id"], result)
     return True

@@ -24,6 +24,8 @@ from belonging.service.config import Settings
 from belonging.service.database import EmbeddedPostgres, migrate
 
 ADMIN_TOKEN = "test-admin-token"
+#: The tests send many requests per key; the rate limit has tests of its own with a low limit.
+TEST_RATE_LIMIT = 1_000_000
 TEMPLATE = "belonging_test_template"
 
 
@@ -71,7 +73,7 @@ def database_url(postgres_url: str) -> Iterator[str]:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(DATABASE_URL=database_url, data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN,
-                    pool_min_size=1, pool_max_size=4, run_worker=False)
+                    pool_min_size=1, pool_max_size=4, run_worker=False, rate_limit_per_minute=TEST_RATE_LIMIT)
 
 
 @pytest.fixture
@@ -136,11 +138,15 @@ class LiveServer:
 
 
 @contextmanager
-def serving(database_url: str, data_dir: Path) -> Iterator[LiveServer]:
-    """Run ``belonging serve`` on a free port against ``database_url`` until the block ends."""
+def serving(database_url: str, data_dir: Path, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """Run ``belonging serve`` on a free port against ``database_url`` until the block ends.
+
+    ``env`` adds to (or overrides) the server's environment.
+    """
     port = _free_port()
     env = os.environ | {"DATABASE_URL": database_url, "BELONGING_ADMIN_TOKEN": ADMIN_TOKEN,
-                        "BELONGING_DATA_DIR": str(data_dir), "BELONGING_LOG_LEVEL": "WARNING"}
+                        "BELONGING_DATA_DIR": str(data_dir), "BELONGING_LOG_LEVEL": "WARNING",
+                        "BELONGING_RATE_LIMIT_PER_MINUTE": str(TEST_RATE_LIMIT)} | (env or {})
     command = [sys.executable, "-m", "belonging.service.cli", "serve", "--port", str(port)]
     data_dir.mkdir(parents=True, exist_ok=True)
     # The server's log goes to a file: an unread pipe fills up and stalls the server mid-request.

@@ -64,11 +64,14 @@ class StoredKey:
 
 
 async def active_keys(conn: AsyncConnection, key_id: str) -> list[StoredKey]:
-    """Every active key with id ``key_id`` (one, unless two communities drew the same id), with its community."""
+    """Every active key with id ``key_id`` (one, unless two communities drew the same id), with its community.
+
+    A rotated key stays active until the end of its grace period (``revoked_at`` in the future).
+    """
     cur = await conn.execute(
         "SELECT c.community_id, c.slug, c.name, c.settings, c.revision, k.role, k.secret_hash FROM api_keys k"
         " JOIN communities c ON c.community_id = k.community_id"
-        " WHERE k.key_id = %(key_id)s AND k.revoked_at IS NULL",
+        " WHERE k.key_id = %(key_id)s AND (k.revoked_at IS NULL OR k.revoked_at > now())",
         {"key_id": key_id},
     )
     return [StoredKey(CommunityRow(*row[:5]), row[5], bytes(row[6])) for row in await cur.fetchall()]

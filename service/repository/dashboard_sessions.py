@@ -31,7 +31,7 @@ async def community_for_session(conn: AsyncConnection, slug: str, session_id: st
             " JOIN dashboard_sessions s ON s.community_id = c.community_id"
             " JOIN api_keys k ON k.community_id = s.community_id AND k.key_id = s.key_id"
             " WHERE c.slug = %(slug)s AND s.session_id = %(sid)s AND s.expires_at > now()"
-            " AND k.revoked_at IS NULL",
+            " AND (k.revoked_at IS NULL OR k.revoked_at > now())",
             {"slug": slug, "sid": session_id},
         )
         return await cur.fetchone()

@@ -84,3 +84,9 @@ async def get(conn: AsyncConnection, community_id: int, job_id: str) -> dict[str
             {"cid": community_id, "jid": job_id},
         )
         return await cur.fetchone()
+
+
+async def queued_by_kind(conn: AsyncConnection) -> dict[str, int]:
+    """Jobs waiting to run, by kind, across every community."""
+    cur = await conn.execute("SELECT kind, count(*) FROM jobs WHERE status = 'queued' GROUP BY kind")
+    return {kind: int(count) for kind, count in await cur.fetchall()}

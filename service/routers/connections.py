@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response, status
 from belonging.service import imports, ndjson, support_groups
 from belonging.service.deps import Conn, PlatformCommunity
 from belonging.service.errors import ApiError, invalid, not_found
+from belonging.service.exclusive_operations import one_at_a_time
 from belonging.service.params import MemberIdPath
 from belonging.service.repository import connections, members
 from belonging.service.schemas import (
@@ -61,6 +62,7 @@ async def member_connections(member_id: MemberIdPath, community: PlatformCommuni
 @router.post(
     "/connections/import", response_model=ImportResult,
     openapi_extra={"requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
+    dependencies=[one_at_a_time("import", "platform")],
 )
 async def import_connections(request: Request, community: PlatformCommunity, conn: Conn) -> dict:
     """Create or replace ties from NDJSON (`{"a", "b", "weight"?, "kind"?}` per line), all or nothing."""

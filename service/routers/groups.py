@@ -12,6 +12,7 @@ from belonging.matching.profiles import normalise_tag, normalise_tags
 from belonging.service import support_groups
 from belonging.service.deps import Conn, OrganiserCommunity, PlatformCommunity
 from belonging.service.errors import not_found
+from belonging.service.exclusive_operations import one_at_a_time
 from belonging.service.params import GroupIdPath, MemberIdPath, PlacementIdPath
 from belonging.service.repository import groups as repository
 from belonging.service.repository.groups import SupportGroupRow
@@ -137,7 +138,7 @@ async def remove_group_member(
 
 @router.post("/placements", status_code=status.HTTP_201_CREATED, responses={
     202: {"description": f"A placement over more than {support_groups.SYNC_MAX_MEMBERS:,} members runs as a job;"
-                         " poll `status_url`."}})
+                         " poll `status_url`."}}, dependencies=[one_at_a_time("placement", "organiser")])
 async def create_placement(body: PlacementIn, request: Request, community: OrganiserCommunity, conn: Conn) -> Any:
     """Propose an optimal placement of members into groups, for an organiser to review and apply."""
     outcome = await support_groups.propose(conn, request.app.state.indexes, community.community_id,

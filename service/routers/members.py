@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from belonging.service import imports, ndjson
 from belonging.service.deps import Conn, PlatformCommunity
 from belonging.service.errors import not_found
+from belonging.service.exclusive_operations import one_at_a_time
 from belonging.service.params import MemberCursor, MemberIdPath, encode_cursor
 from belonging.service.repository import members
 from belonging.service.schemas import ImportResult, Member, MemberIn, MemberPage
@@ -58,6 +59,7 @@ async def list_members(
 @router.post(
     "/import", response_model=ImportResult,
     openapi_extra={"requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
+    dependencies=[one_at_a_time("import", "platform")],
 )
 async def import_members(request: Request, community: PlatformCommunity, conn: Conn) -> dict:
     """Create or replace members from NDJSON (one profile with `member_id` per line), all or nothing."""

@@ -14,6 +14,7 @@ from pydantic import Field
 from belonging.service import reports
 from belonging.service.deps import Conn, OrganiserCommunity
 from belonging.service.errors import ApiError
+from belonging.service.exclusive_operations import one_at_a_time
 from belonging.service.repository import jobs, members
 from belonging.service.repository import reports as repository
 from belonging.service.routers.jobs import job_accepted
@@ -33,7 +34,8 @@ def _check_attributes(requested: list[str], known: list[str]) -> list[str]:
     return list(dict.fromkeys(requested))
 
 
-@router.get("/silos", responses={202: {"description": "A large community: the report runs as a job."}})
+@router.get("/silos", responses={202: {"description": "A large community: the report runs as a job."}},
+            dependencies=[one_at_a_time("silo_report", "organiser")])
 async def silo_report(
     request: Request, community: OrganiserCommunity, conn: Conn,
     attributes: AttributeQuery = [],  # noqa: B006 - FastAPI copies query defaults
@@ -54,6 +56,7 @@ async def silo_report(
 @router.post(
     "/silos/snapshots", status_code=status.HTTP_201_CREATED,
     responses={202: {"description": "A large community: the snapshot is taken by a job."}},
+    dependencies=[one_at_a_time("silo_report", "organiser")],
 )
 async def save_snapshot(request: Request, community: OrganiserCommunity, conn: Conn) -> Any:
     """Store the report's numbers now (every attribute) as a point of the trend; returns the point."""
@@ -88,7 +91,8 @@ class WhatIfIn(Strict):
     attributes: list[Text] = Field(default_factory=list, max_length=20)
 
 
-@router.post("/what-if", responses={202: {"description": "A large community: the what-if runs as a job."}})
+@router.post("/what-if", responses={202: {"description": "A large community: the what-if runs as a job."}},
+             dependencies=[one_at_a_time("what_if", "organiser")])
 async def what_if(body: WhatIfIn, request: Request, community: OrganiserCommunity, conn: Conn) -> Any:
     """The report's headline numbers before and after proposed ties (or accepted top suggestions)."""
     if not body.ties and not body.accept_top_suggestions:

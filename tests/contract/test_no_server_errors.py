@@ -70,8 +70,10 @@ def test_no_operation_answers_with_a_server_error(fuzz_server: LiveServer, keys:
     schema = schemathesis.openapi.from_url(fuzz_server.base_url + "/openapi.json")
     failures: list[str] = []
     operations = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()
+    # Rotating a key (with no grace) revokes the key every later request sends: fuzz it last.
+    every = sorted((result.ok() for result in schema.get_all_operations()),
+                   key=lambda operation: operation.path.endswith("/keys/rotate"))
+    for operation in every:
         operations += 1
 
         @EXAMPLES

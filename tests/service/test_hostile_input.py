@@ -148,6 +148,7 @@ class World:
             "PlacementIn": {"member_ids": ["m1"], "group_ids": [self.group_id], "spread_attribute": "cohort",
                             "avoid_lone_attribute": "cohort"},
             "WhatIfIn": {"ties": [{"a": "m1", "b": "m3", "weight": 1.0}], "attributes": ["cohort"]},
+            "KeyRotationIn": {"role": "platform", "grace_seconds": 60},
         }.get(model)
 
     def ndjson_example(self, route: RouteInfo) -> dict[str, Any]:
@@ -161,14 +162,24 @@ class World:
         yield ADMIN
 
 
+#: Bookkeeping any authenticated request may write (when a key was last used), not data.
+BOOKKEEPING = {("api_keys", "last_used_at")}
+
+
 def fingerprint(database_url: str) -> dict[str, tuple[int, str]]:
-    """Row count and a digest of every table's rows."""
+    """Row count and a digest of every table's rows, bookkeeping columns left out."""
     with psycopg.connect(database_url) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
-            " ORDER BY tablename").fetchall()]
-        digest = sql.SQL("SELECT count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) FROM {} x")
-        return {t: tuple(conn.execute(digest.format(sql.Identifier(t))).fetchone()) for t in tables}  # type: ignore[misc]
+        columns: dict[str, list[str]] = {}
+        for table, column in conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'"
+            " AND table_name <> 'schema_migrations' ORDER BY table_name, ordinal_position").fetchall():
+            if (table, column) not in BOOKKEEPING:
+                columns.setdefault(table, []).append(column)
+        digest = sql.SQL("SELECT count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), ''))"
+                         " FROM (SELECT {} FROM {}) x")
+        return {t: tuple(conn.execute(digest.format(sql.SQL(", ").join(map(sql.Identifier, names)),  # type: ignore[misc]
+                                                    sql.Identifier(t))).fetchone())
+                for t, names in columns.items()}
 
 
 @pytest.fixture

@@ -151,6 +151,8 @@ CASES: list[Case] = [
      _apply_new_placement, 1),
     (f"POST {SLUG}/reports/silos/snapshots", "a history point is saved", None,
      _organiser("POST", "/reports/silos/snapshots"), 0),
+    (f"POST {SLUG}/keys/rotate", "a key is rotated", None,
+     _organiser("POST", "/keys/rotate", json={"role": "platform", "grace_seconds": 60}), 0),
     (f"POST {SLUG}/reports/what-if", "a what-if is computed", None,
      _organiser("POST", "/reports/what-if", json={"add_ties": [{"a": "ann", "b": "dan"}]}), 0),
 ]
