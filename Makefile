@@ -4,12 +4,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install lint lock bench clean
 
-$(STAMP): pyproject.toml
+LOCK_OPTIONS := --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
+	--no-emit-trusted-host --no-emit-find-links
+
+# Dependencies come from the lock file (exact versions, checked against their hashes); the
+# project itself is then installed editable on top, without touching them.
+$(STAMP): pyproject.toml requirements/test.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/test.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -27,6 +33,13 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check service matching graph tests bench
 	PYTHON=$(BIN)/python ./scripts/typecheck
+
+## lock: re-resolve requirements/runtime.lock and requirements/test.lock from pyproject.toml
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile $(LOCK_OPTIONS) --output-file requirements/runtime.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_OPTIONS) --extra test --output-file requirements/test.lock pyproject.toml
 
 bench: $(STAMP)
 	$(BIN)/python bench/import_speed.py
