@@ -28,6 +28,9 @@ SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 ATTRIBUTE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 MAX_ATTRIBUTES = 20
 MAX_LANGUAGES = 10
+#: Tie weights are stored as 4-byte floats: far smaller weights would round to nothing (and fail to store).
+MIN_TIE_WEIGHT = 1e-6
+MAX_TIE_WEIGHT = 1_000_000
 
 
 
@@ -218,7 +221,8 @@ class ImportResult(BaseModel):
 class ConnectionIn(Strict):
     a: MemberId
     b: MemberId
-    weight: float = Field(default=1.0, gt=0, le=1_000_000)
+    weight: float = Field(default=1.0, ge=MIN_TIE_WEIGHT, le=MAX_TIE_WEIGHT,
+                          description="Strength of the tie, from 0.000001; 1 when not given.")
     kind: Annotated[Text, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
 
     @field_validator("weight")

@@ -17,7 +17,7 @@ from belonging.service.errors import ApiError
 from belonging.service.repository import jobs, members
 from belonging.service.repository import reports as repository
 from belonging.service.routers.jobs import job_accepted
-from belonging.service.schemas import MemberId, Strict, Text
+from belonging.service.schemas import MAX_TIE_WEIGHT, MIN_TIE_WEIGHT, MemberId, Strict, Text
 
 router = APIRouter(prefix="/v1/communities/{slug}/reports", tags=["reports"])
 AttributeQuery = Annotated[list[Text], Query(alias="attribute", max_length=20,
@@ -76,7 +76,7 @@ async def silo_history(
 class ProposedTie(Strict):
     a: MemberId
     b: MemberId
-    weight: float = Field(default=1.0, gt=0, le=1_000_000)
+    weight: float = Field(default=1.0, ge=MIN_TIE_WEIGHT, le=MAX_TIE_WEIGHT)
 
 
 class WhatIfIn(Strict):
