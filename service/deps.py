@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg import AsyncConnection
 
 from belonging.service import auth
-from belonging.service.errors import ApiError
+from belonging.service.errors import ApiError, problem_responses
 from belonging.service.params import SlugPath
 from belonging.service.repository import communities
 from belonging.service.repository.communities import CommunityRow
@@ -90,6 +90,9 @@ async def organiser_community(
 ) -> CommunityRow:
     return await _authorised(request, slug, conn, credentials, "organiser")
 
+
+#: What every route behind a key can answer, whatever it does: its router's ``responses=``.
+KEYED_ROUTE_ERRORS = problem_responses(401, 403, 422)
 
 AdminOnly = Depends(require_admin)
 PlatformCommunity = Annotated[CommunityRow, Depends(platform_community)]

@@ -12,14 +12,15 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import Field
 
 from belonging.service import reports
-from belonging.service.deps import Conn, OrganiserCommunity
+from belonging.service.deps import KEYED_ROUTE_ERRORS, Conn, OrganiserCommunity
 from belonging.service.errors import ApiError
+from belonging.service.report_schemas import SiloHistory, SiloReport, SnapshotPoint, WhatIf
 from belonging.service.repository import jobs, members
 from belonging.service.repository import reports as repository
-from belonging.service.routers.jobs import job_accepted
+from belonging.service.routers.jobs import accepted_as_job, job_accepted
 from belonging.service.schemas import MAX_TIE_WEIGHT, MIN_TIE_WEIGHT, MemberId, Strict, Text
 
-router = APIRouter(prefix="/v1/communities/{slug}/reports", tags=["reports"])
+router = APIRouter(prefix="/v1/communities/{slug}/reports", tags=["reports"], responses=KEYED_ROUTE_ERRORS)
 AttributeQuery = Annotated[list[Text], Query(alias="attribute", max_length=20,
                                             description="Attribute to break the report down by (repeatable).")]
 
@@ -33,8 +34,8 @@ def _check_attributes(requested: list[str], known: list[str]) -> list[str]:
     return list(dict.fromkeys(requested))
 
 
-@router.get("/silos", responses={202: {"description": "A large community: the report runs as a job."}})
-async def silo_report(
+@router.get("/silos", response_model=SiloReport, responses=accepted_as_job("the report"))
+async def get_silo_report(
     request: Request, community: OrganiserCommunity, conn: Conn,
     attributes: AttributeQuery = [],  # noqa: B006 - FastAPI copies query defaults
     include: Annotated[Literal["members"] | None, Query(description="`members`: each member's community")] = None,
@@ -51,11 +52,9 @@ async def silo_report(
                                 chosen, include_members)
 
 
-@router.post(
-    "/silos/snapshots", status_code=status.HTTP_201_CREATED,
-    responses={202: {"description": "A large community: the snapshot is taken by a job."}},
-)
-async def save_snapshot(request: Request, community: OrganiserCommunity, conn: Conn) -> Any:
+@router.post("/silos/snapshots", status_code=status.HTTP_201_CREATED, response_model=SnapshotPoint,
+             responses=accepted_as_job("the snapshot"))
+async def create_snapshot(request: Request, community: OrganiserCommunity, conn: Conn) -> Any:
     """Store the report's numbers now (every attribute) as a point of the trend; returns the point."""
     saved = await reports.request_snapshot(conn, request.app.state.pool, request.app.state.indexes,
                                            community.community_id, community.revision)
@@ -64,8 +63,8 @@ async def save_snapshot(request: Request, community: OrganiserCommunity, conn: C
     return saved.point
 
 
-@router.get("/silos/history")
-async def silo_history(
+@router.get("/silos/history", response_model=SiloHistory)
+async def get_silo_history(
     community: OrganiserCommunity, conn: Conn, limit: Annotated[int, Query(ge=1, le=1000)] = 90
 ) -> dict:
     """Stored snapshots, oldest first: the numbers behind the trend charts."""
@@ -88,7 +87,7 @@ class WhatIfIn(Strict):
     attributes: list[Text] = Field(default_factory=list, max_length=20)
 
 
-@router.post("/what-if", responses={202: {"description": "A large community: the what-if runs as a job."}})
+@router.post("/what-if", response_model=WhatIf, responses=accepted_as_job("the what-if"))
 async def what_if(body: WhatIfIn, request: Request, community: OrganiserCommunity, conn: Conn) -> Any:
     """The report's headline numbers before and after proposed ties (or accepted top suggestions)."""
     if not body.ties and not body.accept_top_suggestions:
