@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg import AsyncConnection
 
 from belonging.service import auth
-from belonging.service.errors import ApiError, problem_responses
+from belonging.service.errors import ApiError, problem_response, problem_responses
 from belonging.service.params import SlugPath
 from belonging.service.repository import communities
 from belonging.service.repository.communities import CommunityRow
@@ -92,7 +92,8 @@ async def organiser_community(
 
 
 #: What every route behind a key can answer, whatever it does: its router's ``responses=``.
-KEYED_ROUTE_ERRORS = problem_responses(401, 403, 422)
+KEYED_ROUTE_ERRORS = {**problem_responses(403, 422),
+                      401: problem_response(401, headers={"WWW-Authenticate": "`Bearer`: the scheme to use."})}
 
 AdminOnly = Depends(require_admin)
 PlatformCommunity = Annotated[CommunityRow, Depends(platform_community)]

@@ -62,9 +62,18 @@ PROBLEM_DESCRIPTIONS = {
 }
 
 
-def problem_response(status: int, description: str | None = None) -> dict[str, Any]:
-    """One ``responses=`` entry: ``status`` answered with a :class:`Problem`, described for this route."""
-    return {"model": Problem, "description": description or PROBLEM_DESCRIPTIONS[status]}
+def problem_response(status: int, description: str | None = None, *, headers: dict[str, str] | None = None
+                     ) -> dict[str, Any]:
+    """One ``responses=`` entry: ``status`` answered with a :class:`Problem`, described for this route.
+
+    ``headers`` documents headers the answer always carries, by name and meaning
+    (``{"Retry-After": "Seconds to wait."}``).
+    """
+    entry: dict[str, Any] = {"model": Problem, "description": description or PROBLEM_DESCRIPTIONS[status]}
+    if headers:
+        entry["headers"] = {name: {"description": meaning, "required": True, "schema": {"type": "string"}}
+                            for name, meaning in headers.items()}
+    return entry
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -28,7 +28,7 @@ class JobAccepted(BaseModel):
 def accepted_as_job(what: str) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route that may answer 202 and run ``what`` as a job."""
     return {202: {"model": JobAccepted, "description": f"A large community: {what} runs as a job; poll `status_url`.",
-                  "headers": {"Location": {"description": "The job's URL, as `status_url`.",
+                  "headers": {"Location": {"description": "The job's URL, as `status_url`.", "required": True,
                                            "schema": {"type": "string"}}}}}
 
 

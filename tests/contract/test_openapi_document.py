@@ -66,6 +66,7 @@ def test_every_keyed_operation_documents_the_key_errors(document: dict[str, Any]
     for label, operation in keyed:
         for status in ("401", "403", "422"):
             assert status in operation["responses"], f"{label} does not document {status}"
+        assert operation["responses"]["401"]["headers"]["WWW-Authenticate"]["required"] is True, label
 
 
 def test_every_error_is_a_problem_as_problem_json(document: dict[str, Any]) -> None:
@@ -134,7 +135,7 @@ def test_work_that_may_run_as_a_job_documents_its_202(document: dict[str, Any]) 
                          ("/v1/communities/{slug}/placements", "post")]:
         accepted = document["paths"][path][method]["responses"]["202"]
         assert accepted["content"]["application/json"]["schema"] == {"$ref": REF + "JobAccepted"}
-        assert "Location" in accepted["headers"]
+        assert accepted["headers"]["Location"]["required"] is True
 
 
 def test_readiness_documents_its_503_body(document: dict[str, Any]) -> None:
