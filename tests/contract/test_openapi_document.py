@@ -64,7 +64,9 @@ def test_every_keyed_operation_documents_the_key_errors(document: dict[str, Any]
     keyed = [(label, op) for label, op in operations(document) if op.get("security")]
     assert len(keyed) >= 30
     for label, operation in keyed:
-        for status in ("401", "403", "422"):
+        # 422 wherever there is something to validate (every community route has its slug).
+        validated = bool(operation.get("parameters") or operation.get("requestBody"))
+        for status in ("401", "403", "422") if validated else ("401", "403"):
             assert status in operation["responses"], f"{label} does not document {status}"
         assert operation["responses"]["401"]["headers"]["WWW-Authenticate"]["required"] is True, label
 
