@@ -19,6 +19,7 @@ from belonging.service.indexes import IndexCache
 from belonging.service.jobs import Worker
 from belonging.service.keys import KeyUsage
 from belonging.service.middleware import AccessLog, BodyLimit
+from belonging.service.openapi import install_openapi, operation_id
 from belonging.service.rate_limits import RateLimiter, RateLimitHeaders
 from belonging.service.routers import (
     communities,
@@ -42,7 +43,10 @@ Belonging keeps a community's members as a graph and helps them connect: peer su
 
 Authenticate with `Authorization: Bearer <key>`: the admin token creates communities; a
 community's platform key manages its members and ties; its organiser key reads reports and
-manages groups and settings. Errors are RFC 9457 problem details.
+manages groups and settings. Errors are RFC 9457 problem details (`application/problem+json`).
+
+Work that takes long in a large community (reports, what-ifs, placements) may answer 202 with a
+job to poll at `Location` instead of the result.
 """
 
 
@@ -88,12 +92,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     # Periodic work: every community gets a daily silo snapshot.
     app.state.schedule = report_jobs.schedule_daily_snapshots
     install_error_handlers(app)
+    install_openapi(app)
     routers = (health, communities, keys, members, connections, suggestions, groups, reports, jobs, dashboard,
                metrics_router)
     for router in (module.router for module in routers):

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg import AsyncConnection
 
 from belonging.service import auth, rate_limits
-from belonging.service.errors import ApiError
+from belonging.service.errors import ApiError, problem_response, problem_responses
 from belonging.service.params import SlugPath
 from belonging.service.repository import communities
 from belonging.service.repository.communities import CommunityRow
@@ -113,6 +113,10 @@ async def organiser_or_admin_community(
         return community
     return await _authorised(request, slug, conn, credentials, "organiser")
 
+#: What every route behind a key can answer, whatever it does: its router's ``responses=``.
+KEYED_ROUTE_ERRORS = {**problem_responses(403, 422),
+                      401: problem_response(401, headers={"WWW-Authenticate": "`Bearer`: the scheme to use."}),
+                      429: problem_response(429, headers={"Retry-After": "Seconds to wait before trying again."})}
 
 AdminOnly = Depends(require_admin)
 PlatformCommunity = Annotated[CommunityRow, Depends(platform_community)]

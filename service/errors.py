@@ -9,11 +9,81 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from belonging.service.schemas import Absent, sometimes
 
 log = logging.getLogger("belonging.errors")
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemError(BaseModel):
+    """One thing to fix: a request field, or a line of an NDJSON import."""
+
+    field: str | Absent = sometimes("The field, dotted (`interests.3`); `body` for the whole body.")
+    line: int | Absent = sometimes("The NDJSON line, counting from 1 (imports).")
+    message: str = Field(description="What is wrong with it.")
+
+
+class BlockedPair(BaseModel):
+    group_id: str = Field(description="The group the placement would seat both members in.")
+    member_ids: list[str] = Field(description="The two members who now block each other.")
+
+
+class Problem(BaseModel):
+    """An error as RFC 9457 problem details. Members other than these may be added later."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field(description="Always `about:blank`: the status and title say what happened.")
+    title: str = Field(description="The status in a few words, such as `Invalid input`.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong and what to do about it, for a person to read.")
+    errors: list[ProblemError] | Absent = sometimes(
+        "Invalid input: each field or import line at fault (imports list at most 100).")
+    error_count: int | Absent = sometimes("Imports: how many lines were at fault in all.")
+    changed_groups: list[str] | Absent = sometimes(
+        "Applying a placement: the groups that changed or would be over capacity since it was proposed.")
+    blocked_pairs: list[BlockedPair] | Absent = sometimes(
+        "Applying a placement: the members it would seat together who now block each other.")
+
+
+#: What each error status means, wherever a route can answer with it.
+PROBLEM_DESCRIPTIONS = {
+    401: "No key, or one that is not valid (unknown, revoked or malformed): send `Authorization: Bearer <key>`.",
+    403: "A valid key that does not open this route: another community's key, or the wrong role.",
+    404: "What the path names does not exist in this community.",
+    409: "The request conflicts with the current state; `detail` says how to resolve it.",
+    413: "The body is larger than the limit.",
+    422: "The request is not valid: `detail` and `errors` say which field (or NDJSON line) and what to fix.",
+    429: "Too many requests: this key's rate limit is spent, or the same expensive operation already runs in"
+         " this community. Wait as `Retry-After` says.",
+}
+
+
+def problem_response(status: int, description: str | None = None, *, headers: dict[str, str] | None = None
+                     ) -> dict[str, Any]:
+    """One ``responses=`` entry: ``status`` answered with a :class:`Problem`, described for this route.
+
+    ``headers`` documents headers the answer always carries, by name and meaning
+    (``{"Retry-After": "Seconds to wait."}``).
+    """
+    entry: dict[str, Any] = {"model": Problem, "description": description or PROBLEM_DESCRIPTIONS[status]}
+    if headers:
+        entry["headers"] = {name: {"description": meaning, "required": True, "schema": {"type": "string"}}
+                            for name, meaning in headers.items()}
+    return entry
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries documenting ``statuses`` as :class:`Problem` (``application/problem+json``).
+
+    Routers declare what every route of theirs can answer; a route adds its own on top:
+    ``responses=problem_responses(404, 409)``.
+    """
+    return {status: problem_response(status) for status in statuses}
 
 
 class ApiError(Exception):

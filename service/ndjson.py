@@ -8,10 +8,14 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import ValidationError
 
-from belonging.service.errors import ApiError, validation_errors
+from belonging.service.errors import ApiError, problem_response, validation_errors
 
 T = TypeVar("T")
 MAX_REPORTED_ERRORS = 100
+
+#: ``responses=`` of an import route: what its 422 carries.
+IMPORT_ERRORS: dict[int | str, dict[str, Any]] = {422: problem_response(
+    422, "A bad line (or an empty body): `errors` lists each line at fault with what to fix; nothing was written.")}
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from belonging.matching.profiles import MAX_TAG_LENGTH, MAX_TAGS, normalise_tag, normalise_tags
@@ -28,6 +29,9 @@ SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 ATTRIBUTE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 MAX_ATTRIBUTES = 20
 MAX_LANGUAGES = 10
+#: Tie weights are stored as 4-byte floats: far smaller weights would round to nothing (and fail to store).
+MIN_TIE_WEIGHT = 1e-6
+MAX_TIE_WEIGHT = 1_000_000
 
 
 
@@ -67,6 +71,26 @@ Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 Uuid = Annotated[str, StringConstraints(max_length=45), AfterValidator(canonical_uuid),
                  WithJsonSchema({"type": "string", "format": "uuid"})]
 Format = Literal["online", "in_person"]
+
+#: The type of a response field that some answers leave out (``X | Absent = sometimes(...)``).
+Absent = SkipJsonSchema[None]
+
+
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
+def _without_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def sometimes(description: str) -> Any:
+    """A response field that is present only in some answers, and never null when present.
+
+    Left out of the body when not set (rather than sent as null), and documented as optional
+    but not nullable, which is what clients see.
+    """
+    return Field(default=None, description=description, exclude_if=_is_none, json_schema_extra=_without_default)
 
 
 def _both_formats() -> list[Format]:
@@ -165,10 +189,11 @@ class Strict(BaseModel):
 class MemberIn(Strict):
     """A member's profile, as the platform sends it. Tags are normalised on the way in."""
 
-    display_name: Annotated[Text, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
-    interests: Tags = Field(default_factory=list)
-    needs: Tags = Field(default_factory=list)
-    offers: Tags = Field(default_factory=list)
+    display_name: Annotated[Text, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
+        default=None, description="The name other members see, if the platform shares one.")
+    interests: Tags = Field(default_factory=list, description="What the member cares about.")
+    needs: Tags = Field(default_factory=list, description="Support the member is looking for (shown in reasons).")
+    offers: Tags = Field(default_factory=list, description="What the member can give.")
     private_needs: Tags = Field(
         default_factory=list,
         description="Needs used for matching but never shown to anyone else.",
@@ -185,8 +210,9 @@ class MemberIn(Strict):
     languages: Annotated[list[Text], AfterValidator(_languages)] = Field(
         default_factory=list, description="Language codes; empty means any language."
     )
-    open_to_suggestions: bool = True
-    belonging_score: int | None = Field(default=None, ge=1, le=5)
+    open_to_suggestions: bool = Field(default=True, description="False: never suggested to others.")
+    belonging_score: int | None = Field(
+        default=None, ge=1, le=5, description="The member's latest belonging self-rating, 1 to 5, if any.")
 
     @field_validator("formats")
     @classmethod
@@ -199,26 +225,31 @@ class MemberImportLine(MemberIn):
 
 
 class Member(MemberIn):
-    member_id: str
-    created_at: datetime
-    updated_at: datetime
+    """A member's profile as stored, private needs included (only the member's platform sees them)."""
+
+    member_id: str = Field(description="The platform's id for the member.")
+    created_at: datetime = Field(description="When the member was first stored.")
+    updated_at: datetime = Field(description="When the profile was last replaced.")
 
 
 class MemberPage(BaseModel):
-    members: list[Member]
+    members: list[Member] = Field(description="Members in id order.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
 
 
 class ImportResult(BaseModel):
-    lines: int
-    created: int
-    updated: int
+    """What an NDJSON import wrote (all of it, or nothing and a 422)."""
+
+    lines: int = Field(description="Lines read that were not blank.")
+    created: int = Field(description="Rows that did not exist before.")
+    updated: int = Field(description="Rows that existed and were replaced.")
 
 
 class ConnectionIn(Strict):
     a: MemberId
     b: MemberId
-    weight: float = Field(default=1.0, gt=0, le=1_000_000)
+    weight: float = Field(default=1.0, ge=MIN_TIE_WEIGHT, le=MAX_TIE_WEIGHT,
+                          description="Strength of the tie, from 0.000001; 1 when not given.")
     kind: Annotated[Text, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
 
     @field_validator("weight")
@@ -230,21 +261,23 @@ class ConnectionIn(Strict):
 
 
 class Connection(BaseModel):
-    a: str
-    b: str
-    weight: float
-    kind: str | None
+    """An undirected tie between two members."""
+
+    a: str = Field(description="One member.")
+    b: str = Field(description="The other member.")
+    weight: float = Field(description="Strength of the tie, above 0.")
+    kind: str | None = Field(description="What kind of tie the platform says it is, if it said.")
 
 
 class MemberConnection(BaseModel):
-    member_id: str
-    weight: float
-    kind: str | None
+    member_id: str = Field(description="The other member of the tie.")
+    weight: float = Field(description="Strength of the tie, above 0.")
+    kind: str | None = Field(description="What kind of tie the platform says it is, if it said.")
 
 
 class MemberConnections(BaseModel):
-    member_id: str
-    connections: list[MemberConnection]
+    member_id: str = Field(description="The member whose ties these are.")
+    connections: list[MemberConnection] = Field(description="Every tie of the member.")
 
 
 class CommunityIn(Strict):
@@ -255,8 +288,8 @@ class CommunityIn(Strict):
 
 
 class CommunityCreated(BaseModel):
-    slug: str
-    name: str
+    slug: str = Field(description="The community's slug, as in its URLs.")
+    name: str = Field(description="The community's name.")
     platform_key: str = Field(description="Shown once; stored hashed.")
     organiser_key: str = Field(description="Shown once; stored hashed.")
 
@@ -300,3 +333,11 @@ class CommunitySettingsPatch(Strict):
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True, exclude_none=True)
+
+
+class Reason(BaseModel):
+    """One reason in plain words, and the public tags it is about."""
+
+    kind: str = Field(description="What the reason rests on, such as `shared_interests`, `need`, `priority`.")
+    text: str = Field(description="The reason as a sentence a member can read.")
+    tags: list[str] = Field(default_factory=list, description="The tags it names (never private needs of others).")

@@ -5,15 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from belonging.service.auth import issue_key
-from belonging.service.deps import AdminOnly, Conn, OrganiserCommunity
+from belonging.service.deps import KEYED_ROUTE_ERRORS, AdminOnly, Conn, OrganiserCommunity
+from belonging.service.errors import problem_response
 from belonging.service.repository import communities
 from belonging.service.schemas import CommunityCreated, CommunityIn, CommunitySettings, CommunitySettingsPatch
 
-router = APIRouter(prefix="/v1/communities", tags=["communities"])
+router = APIRouter(prefix="/v1/communities", tags=["communities"], responses=KEYED_ROUTE_ERRORS)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CommunityCreated,
-             dependencies=[AdminOnly])
+             dependencies=[AdminOnly], responses={
+                 403: problem_response(403, "A valid key that is not the admin token."),
+                 409: problem_response(409, "A community with this slug exists already.")})
 async def create_community(body: CommunityIn, conn: Conn) -> dict:
     """Create a community; its platform and organiser keys are shown this once."""
     platform, organiser = issue_key("platform"), issue_key("organiser")

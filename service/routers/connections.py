@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from belonging.service import imports, ndjson, support_groups
-from belonging.service.deps import Conn, PlatformCommunity
-from belonging.service.errors import ApiError, invalid, not_found
+from belonging.service.deps import KEYED_ROUTE_ERRORS, Conn, PlatformCommunity
+from belonging.service.errors import ApiError, invalid, not_found, problem_responses
 from belonging.service.exclusive_operations import one_at_a_time
+from belonging.service.openapi import ndjson_body
 from belonging.service.params import MemberIdPath
 from belonging.service.repository import connections, members
 from belonging.service.schemas import (
@@ -17,7 +18,7 @@ from belonging.service.schemas import (
     MemberConnections,
 )
 
-router = APIRouter(prefix="/v1/communities/{slug}", tags=["connections"])
+router = APIRouter(prefix="/v1/communities/{slug}", tags=["connections"], responses=KEYED_ROUTE_ERRORS)
 
 
 async def _require_members(conn: Conn, community_id: int, *member_ids: str) -> None:
@@ -32,7 +33,8 @@ def _not_self(a: str, b: str, what: str) -> None:
         raise invalid(f"a member cannot {what} themself; give two different member ids")
 
 
-@router.put("/connections", response_model=Connection, responses={201: {"model": Connection}})
+@router.put("/connections", response_model=Connection,
+            responses={201: {"model": Connection, "description": "The tie is new."}, **problem_responses(404)})
 async def put_connection(
     tie: ConnectionIn, community: PlatformCommunity, conn: Conn, response: Response
 ) -> dict:
@@ -44,15 +46,17 @@ async def put_connection(
     return tie.model_dump()
 
 
-@router.delete("/connections/{a}/{b}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/connections/{a}/{b}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=problem_responses(404))
 async def delete_connection(a: MemberIdPath, b: MemberIdPath, community: PlatformCommunity, conn: Conn) -> None:
     """Remove the tie between `a` and `b` (either order)."""
     if not await connections.delete(conn, community.community_id, a, b):
         raise not_found(f"a connection between {a!r} and {b!r}")
 
 
-@router.get("/members/{member_id}/connections", response_model=MemberConnections)
-async def member_connections(member_id: MemberIdPath, community: PlatformCommunity, conn: Conn) -> dict:
+@router.get("/members/{member_id}/connections", response_model=MemberConnections,
+            responses=problem_responses(404))
+async def list_connections(member_id: MemberIdPath, community: PlatformCommunity, conn: Conn) -> dict:
     """The member's ties: the other member, weight and kind."""
     await _require_members(conn, community.community_id, member_id)
     ties = await connections.of_member(conn, community.community_id, member_id)
@@ -61,7 +65,8 @@ async def member_connections(member_id: MemberIdPath, community: PlatformCommuni
 
 @router.post(
     "/connections/import", response_model=ImportResult,
-    openapi_extra={"requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
+    openapi_extra=ndjson_body(ConnectionIn, "One tie `{\"a\", \"b\", \"weight\"?, \"kind\"?}` per line."),
+    responses=ndjson.IMPORT_ERRORS,
     dependencies=[one_at_a_time("import", "platform")],
 )
 async def import_connections(request: Request, community: PlatformCommunity, conn: Conn) -> dict:
@@ -70,7 +75,8 @@ async def import_connections(request: Request, community: PlatformCommunity, con
     return await imports.import_connections(conn, community.community_id, body)
 
 
-@router.put("/members/{member_id}/blocks/{other_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.put("/members/{member_id}/blocks/{other_id}", status_code=status.HTTP_204_NO_CONTENT,
+            responses=problem_responses(404))
 async def put_block(
     member_id: MemberIdPath, other_id: MemberIdPath, community: PlatformCommunity, conn: Conn
 ) -> None:
@@ -83,7 +89,8 @@ async def put_block(
     await support_groups.record_block(conn, community.community_id, member_id, other_id)
 
 
-@router.delete("/members/{member_id}/blocks/{other_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/members/{member_id}/blocks/{other_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=problem_responses(404))
 async def delete_block(
     member_id: MemberIdPath, other_id: MemberIdPath, community: PlatformCommunity, conn: Conn
 ) -> None:

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from belonging.service.database import pending_migrations
+from belonging.service.schemas import Absent, sometimes
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
-async def healthz() -> dict:
+class Health(BaseModel):
+    status: Literal["ok"] = Field(description="Always `ok`: the process answers.")
+
+
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"] = Field(description="`ok` when the service can serve requests.")
+    database: str = Field(description="`ok`, `unreachable` or `migrations pending`.")
+    pending: list[str] | Absent = sometimes("Migrations not yet applied (with `migrations pending`).")
+
+
+@router.get("/healthz", response_model=Health)
+async def get_health() -> dict:
     """The process answers."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
+@router.get("/readyz", response_model=Readiness, responses={
+    503: {"model": Readiness, "description": "The database cannot be reached, or migrations are pending."}})
+async def get_readiness(request: Request) -> JSONResponse:
     """The process and its database answer, and the database schema is up to date."""
     try:
         async with request.app.state.pool.connection(timeout=2) as conn:

@@ -1,20 +1,35 @@
-"""Background job status (organiser key)."""
+"""Background jobs: where long reports, what-ifs and placements are polled (organiser key)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from belonging.service.deps import Conn, OrganiserCommunity
-from belonging.service.errors import not_found
+from belonging.service.deps import KEYED_ROUTE_ERRORS, Conn, OrganiserCommunity
+from belonging.service.errors import not_found, problem_responses
 from belonging.service.params import JobIdPath
 from belonging.service.repository import jobs
 
-router = APIRouter(prefix="/v1/communities/{slug}/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/communities/{slug}/jobs", tags=["jobs"], responses=KEYED_ROUTE_ERRORS)
+
+
+class JobAccepted(BaseModel):
+    """The work runs as a background job: poll ``status_url`` (also sent as ``Location``)."""
+
+    job_id: str = Field(description="The job's id.")
+    status: Literal["queued"] = Field(description="Always `queued` when accepted.")
+    status_url: str = Field(description="Where to poll the job: `GET` it for its state and, when done, its result.")
+
+
+def accepted_as_job(what: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route that may answer 202 and run ``what`` as a job."""
+    return {202: {"model": JobAccepted, "description": f"A large community: {what} runs as a job; poll `status_url`.",
+                  "headers": {"Location": {"description": "The job's URL, as `status_url`.", "required": True,
+                                           "schema": {"type": "string"}}}}}
 
 
 def job_accepted(slug: str, job_id: str) -> JSONResponse:
@@ -25,17 +40,19 @@ def job_accepted(slug: str, job_id: str) -> JSONResponse:
 
 
 class Job(BaseModel):
-    job_id: str
-    kind: str
-    status: str
-    progress: float
-    result: dict[str, Any] | None
-    error: str | None
-    created_at: datetime
-    finished_at: datetime | None
+    job_id: str = Field(description="The job's id.")
+    kind: str = Field(description="`silo_report`, `silo_snapshot`, `what_if`, `placement` or `daily_snapshot`.")
+    status: Literal["queued", "running", "done", "failed"] = Field(description="Where the job is.")
+    progress: float = Field(description="From 0 to 1.")
+    result: dict[str, Any] | None = Field(
+        description="When done, what the route that queued it would have answered: a `SiloReport` (silo_report), "
+                    "a `SnapshotPoint` (silo_snapshot), a `WhatIf` (what_if) or a `Placement` (placement).")
+    error: str | None = Field(description="Why the job failed, when it did.")
+    created_at: datetime = Field(description="When the job was queued.")
+    finished_at: datetime | None = Field(description="When it finished, done or failed.")
 
 
-@router.get("/{job_id}", response_model=Job)
+@router.get("/{job_id}", response_model=Job, responses=problem_responses(404))
 async def get_job(
     job_id: JobIdPath, community: OrganiserCommunity, conn: Conn
 ) -> dict:

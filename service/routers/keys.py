@@ -9,12 +9,12 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from belonging.service import keys
-from belonging.service.deps import Conn, OrganiserOrAdminCommunity
-from belonging.service.problem_responses import RATE_LIMIT_HEADERS, problem_responses
+from belonging.service.deps import KEYED_ROUTE_ERRORS, Conn, OrganiserOrAdminCommunity
+from belonging.service.errors import problem_responses
 from belonging.service.repository import api_keys
 from belonging.service.schemas import Strict
 
-router = APIRouter(prefix="/v1/communities/{slug}/keys", tags=["keys"])
+router = APIRouter(prefix="/v1/communities/{slug}/keys", tags=["keys"], responses=KEYED_ROUTE_ERRORS)
 
 
 class KeyRotationIn(Strict):
@@ -25,7 +25,7 @@ class KeyRotationIn(Strict):
 
 
 class KeyRotated(BaseModel):
-    role: Literal["platform", "organiser"]
+    role: Literal["platform", "organiser"] = Field(description="Which key was replaced.")
     key: str = Field(description="The new key. Shown this once; stored hashed.")
     previous_key_valid_until: datetime = Field(
         description="When the previous key (and any dashboard session opened with it) stops working.")
@@ -33,8 +33,8 @@ class KeyRotated(BaseModel):
 
 class ApiKey(BaseModel):
     key_id: str = Field(description="The key's public id (the part after its role letter); never its secret.")
-    role: Literal["platform", "organiser"]
-    created_at: datetime
+    role: Literal["platform", "organiser"] = Field(description="What the key opens: the platform or the organiser API.")
+    created_at: datetime = Field(description="When the key was made.")
     last_used_at: datetime | None = Field(description="Recorded at most about once a minute.")
     revoked_at: datetime | None = Field(
         description="When the key stopped (or, in its grace period, will stop) working; null while current.")
@@ -42,14 +42,11 @@ class ApiKey(BaseModel):
 
 
 class ApiKeyList(BaseModel):
-    keys: list[ApiKey]
-
-
-_ERRORS = problem_responses(401, 403, 404, 422, 429)
+    keys: list[ApiKey] = Field(description="Every key of the community, newest first.")
 
 
 @router.post("/rotate", status_code=status.HTTP_201_CREATED, response_model=KeyRotated, responses={
-    201: {"description": "The new key, shown once.", "headers": RATE_LIMIT_HEADERS}, **_ERRORS})
+    201: {"description": "The new key, shown once."}, **problem_responses(404)})
 async def rotate_key(body: KeyRotationIn, community: OrganiserOrAdminCommunity, conn: Conn) -> KeyRotated:
     """Replace the platform or organiser key; the previous one works until the grace period ends."""
     rotated = await keys.rotate(conn, community.community_id, body.role, body.grace_seconds)
@@ -58,8 +55,7 @@ async def rotate_key(body: KeyRotationIn, community: OrganiserOrAdminCommunity, 
 
 
 @router.get("", response_model=ApiKeyList, responses={
-    200: {"description": "Every key of the community, newest first.", "headers": RATE_LIMIT_HEADERS},
-    **problem_responses(401, 403, 404, 422, 429)})
+    200: {"description": "Every key of the community, newest first."}, **problem_responses(404)})
 async def list_keys(community: OrganiserOrAdminCommunity, conn: Conn) -> ApiKeyList:
     """The community's keys: id, role, when created, last used and revoked; never secrets."""
     rows = await api_keys.list_keys(conn, community.community_id)

@@ -7,14 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from belonging.service import imports, ndjson
-from belonging.service.deps import Conn, PlatformCommunity
-from belonging.service.errors import not_found
+from belonging.service.deps import KEYED_ROUTE_ERRORS, Conn, PlatformCommunity
+from belonging.service.errors import not_found, problem_responses
 from belonging.service.exclusive_operations import one_at_a_time
+from belonging.service.openapi import ndjson_body
 from belonging.service.params import MemberCursor, MemberIdPath, encode_cursor
 from belonging.service.repository import members
-from belonging.service.schemas import ImportResult, Member, MemberIn, MemberPage
+from belonging.service.schemas import ImportResult, Member, MemberImportLine, MemberIn, MemberPage
 
-router = APIRouter(prefix="/v1/communities/{slug}/members", tags=["members"])
+router = APIRouter(prefix="/v1/communities/{slug}/members", tags=["members"], responses=KEYED_ROUTE_ERRORS)
 
 
 @router.put("/{member_id}", response_model=Member, responses={201: {"model": Member}})
@@ -28,7 +29,7 @@ async def put_member(
     return member
 
 
-@router.get("/{member_id}", response_model=Member)
+@router.get("/{member_id}", response_model=Member, responses=problem_responses(404))
 async def get_member(member_id: MemberIdPath, community: PlatformCommunity, conn: Conn) -> dict:
     """A member's profile."""
     member = await members.get(conn, community.community_id, member_id)
@@ -37,7 +38,7 @@ async def get_member(member_id: MemberIdPath, community: PlatformCommunity, conn
     return member
 
 
-@router.delete("/{member_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{member_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(404))
 async def delete_member(member_id: MemberIdPath, community: PlatformCommunity, conn: Conn) -> None:
     """Erase a member with their connections, blocks, suggestions and group seats."""
     if not await members.delete(conn, community.community_id, member_id):
@@ -58,7 +59,8 @@ async def list_members(
 
 @router.post(
     "/import", response_model=ImportResult,
-    openapi_extra={"requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
+    openapi_extra=ndjson_body(MemberImportLine, "One member profile with `member_id` per line."),
+    responses=ndjson.IMPORT_ERRORS,
     dependencies=[one_at_a_time("import", "platform")],
 )
 async def import_members(request: Request, community: PlatformCommunity, conn: Conn) -> dict:

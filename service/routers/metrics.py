@@ -9,8 +9,7 @@ from fastapi.responses import Response
 
 from belonging.service import auth, metrics
 from belonging.service.deps import Credentials
-from belonging.service.errors import ApiError
-from belonging.service.problem_responses import problem_responses
+from belonging.service.errors import ApiError, problem_response
 from belonging.service.repository import jobs
 
 log = logging.getLogger("belonging.metrics")
@@ -20,11 +19,12 @@ router = APIRouter(tags=["operations"])
 @router.get("/metrics", response_class=Response, responses={
     200: {"description": "Prometheus text exposition format 0.0.4.",
           "content": {"text/plain": {"schema": {"type": "string"}}}},
-    **problem_responses(401)})
+    401: problem_response(401, headers={"WWW-Authenticate": "`Bearer`: the scheme to use."})})
 async def prometheus_metrics(request: Request, credentials: Credentials) -> Response:
     """Requests, latency, index builds and lag, jobs and pool connections, in Prometheus text format."""
     if credentials is None or not auth.tokens_equal(credentials.credentials, request.app.state.admin_token):
-        raise ApiError(401, "Unauthorised", "metrics are read with the admin token: 'Authorization: Bearer <token>'")
+        raise ApiError(401, "Unauthorised", "metrics are read with the admin token: 'Authorization: Bearer <token>'",
+                       headers={"WWW-Authenticate": "Bearer"})
     queued: dict[str, int] = {}
     try:
         async with request.app.state.pool.connection(timeout=2) as conn:

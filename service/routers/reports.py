@@ -12,15 +12,16 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import Field
 
 from belonging.service import reports
-from belonging.service.deps import Conn, OrganiserCommunity
+from belonging.service.deps import KEYED_ROUTE_ERRORS, Conn, OrganiserCommunity
 from belonging.service.errors import ApiError
 from belonging.service.exclusive_operations import one_at_a_time
+from belonging.service.report_schemas import SiloHistory, SiloReport, SnapshotPoint, WhatIf
 from belonging.service.repository import jobs, members
 from belonging.service.repository import reports as repository
-from belonging.service.routers.jobs import job_accepted
-from belonging.service.schemas import MemberId, Strict, Text
+from belonging.service.routers.jobs import accepted_as_job, job_accepted
+from belonging.service.schemas import MAX_TIE_WEIGHT, MIN_TIE_WEIGHT, MemberId, Strict, Text
 
-router = APIRouter(prefix="/v1/communities/{slug}/reports", tags=["reports"])
+router = APIRouter(prefix="/v1/communities/{slug}/reports", tags=["reports"], responses=KEYED_ROUTE_ERRORS)
 AttributeQuery = Annotated[list[Text], Query(alias="attribute", max_length=20,
                                             description="Attribute to break the report down by (repeatable).")]
 
@@ -34,9 +35,9 @@ def _check_attributes(requested: list[str], known: list[str]) -> list[str]:
     return list(dict.fromkeys(requested))
 
 
-@router.get("/silos", responses={202: {"description": "A large community: the report runs as a job."}},
+@router.get("/silos", response_model=SiloReport, responses=accepted_as_job("the report"),
             dependencies=[one_at_a_time("silo_report", "organiser")])
-async def silo_report(
+async def get_silo_report(
     request: Request, community: OrganiserCommunity, conn: Conn,
     attributes: AttributeQuery = [],  # noqa: B006 - FastAPI copies query defaults
     include: Annotated[Literal["members"] | None, Query(description="`members`: each member's community")] = None,
@@ -53,12 +54,10 @@ async def silo_report(
                                 chosen, include_members)
 
 
-@router.post(
-    "/silos/snapshots", status_code=status.HTTP_201_CREATED,
-    responses={202: {"description": "A large community: the snapshot is taken by a job."}},
-    dependencies=[one_at_a_time("silo_report", "organiser")],
-)
-async def save_snapshot(request: Request, community: OrganiserCommunity, conn: Conn) -> Any:
+@router.post("/silos/snapshots", status_code=status.HTTP_201_CREATED, response_model=SnapshotPoint,
+             responses=accepted_as_job("the snapshot"),
+             dependencies=[one_at_a_time("silo_report", "organiser")])
+async def create_snapshot(request: Request, community: OrganiserCommunity, conn: Conn) -> Any:
     """Store the report's numbers now (every attribute) as a point of the trend; returns the point."""
     saved = await reports.request_snapshot(conn, request.app.state.pool, request.app.state.indexes,
                                            community.community_id, community.revision)
@@ -67,8 +66,8 @@ async def save_snapshot(request: Request, community: OrganiserCommunity, conn: C
     return saved.point
 
 
-@router.get("/silos/history")
-async def silo_history(
+@router.get("/silos/history", response_model=SiloHistory)
+async def get_silo_history(
     community: OrganiserCommunity, conn: Conn, limit: Annotated[int, Query(ge=1, le=1000)] = 90
 ) -> dict:
     """Stored snapshots, oldest first: the numbers behind the trend charts."""
@@ -79,7 +78,7 @@ async def silo_history(
 class ProposedTie(Strict):
     a: MemberId
     b: MemberId
-    weight: float = Field(default=1.0, gt=0, le=1_000_000)
+    weight: float = Field(default=1.0, ge=MIN_TIE_WEIGHT, le=MAX_TIE_WEIGHT)
 
 
 class WhatIfIn(Strict):
@@ -91,7 +90,7 @@ class WhatIfIn(Strict):
     attributes: list[Text] = Field(default_factory=list, max_length=20)
 
 
-@router.post("/what-if", responses={202: {"description": "A large community: the what-if runs as a job."}},
+@router.post("/what-if", response_model=WhatIf, responses=accepted_as_job("the what-if"),
              dependencies=[one_at_a_time("what_if", "organiser")])
 async def what_if(body: WhatIfIn, request: Request, community: OrganiserCommunity, conn: Conn) -> Any:
     """The report's headline numbers before and after proposed ties (or accepted top suggestions)."""

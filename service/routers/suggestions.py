@@ -8,39 +8,40 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from belonging.matching.suggest import suggest
-from belonging.service.deps import Conn, PlatformCommunity
-from belonging.service.errors import ApiError, conflict, not_found
+from belonging.service.deps import KEYED_ROUTE_ERRORS, Conn, PlatformCommunity
+from belonging.service.errors import ApiError, conflict, not_found, problem_response, problem_responses
 from belonging.service.indexes import CommunityModel
 from belonging.service.params import MemberIdPath, SuggestionIdPath
 from belonging.service.repository import connections
 from belonging.service.repository import suggestions as repository
-from belonging.service.schemas import CommunitySettings, Strict
+from belonging.service.schemas import CommunitySettings, Reason, Strict
 
-router = APIRouter(prefix="/v1/communities/{slug}", tags=["suggestions"])
+router = APIRouter(prefix="/v1/communities/{slug}", tags=["suggestions"], responses=KEYED_ROUTE_ERRORS)
 # Ask the engine for more than the limit: candidates at their exposure cap, or who opted out
 # since the index was built, are dropped when the suggestions are recorded.
 HEADROOM = 2
 
 
-class Reason(BaseModel):
-    kind: str
-    text: str
-    tags: list[str] = Field(default_factory=list)
-
-
 class SuggestionOut(BaseModel):
-    suggestion_id: str
-    member_id: str
-    score: float
-    reasons: list[Reason]
-    crosses_silo: bool
+    """A person to meet, with the reasons to show the member."""
+
+    suggestion_id: str = Field(description="Send feedback on this id.")
+    member_id: str = Field(description="The member suggested.")
+    score: float = Field(description="How good a fit, for ordering; higher is better.")
+    reasons: list[Reason] = Field(description="Why, in plain words.")
+    crosses_silo: bool = Field(description="The two are in parts of the community with no ties between them yet.")
+
+
+class SuggestionSettings(BaseModel):
+    bridging_weight: float = Field(description="The community's bridging weight.")
+    max_exposures_per_week: int = Field(description="How often one member may be proposed to others in a week.")
 
 
 class Suggestions(BaseModel):
-    member_id: str
-    suggestions: list[SuggestionOut]
-    model_version: str
-    settings: dict[str, float | int] = Field(description="The settings these suggestions were made with.")
+    member_id: str = Field(description="The member the suggestions are for.")
+    suggestions: list[SuggestionOut] = Field(description="Best first; fewer than `limit` when fewer fit.")
+    model_version: str = Field(description="The ranking model that made them.")
+    settings: SuggestionSettings = Field(description="The settings these suggestions were made with.")
 
 
 class FeedbackIn(Strict):
@@ -48,17 +49,17 @@ class FeedbackIn(Strict):
 
 
 class Feedback(BaseModel):
-    suggestion_id: str
-    outcome: str
-    connection_created: bool
+    suggestion_id: str = Field(description="The suggestion the feedback is on.")
+    outcome: Literal["accepted", "declined"] = Field(description="The outcome recorded.")
+    connection_created: bool = Field(description="Whether this feedback created the connection.")
 
 
 def _prepare(model: CommunityModel) -> None:
     model.suggestion_index()
 
 
-@router.get("/members/{member_id}/suggestions", response_model=Suggestions)
-async def member_suggestions(
+@router.get("/members/{member_id}/suggestions", response_model=Suggestions, responses=problem_responses(404))
+async def get_suggestions(
     member_id: MemberIdPath, request: Request, community: PlatformCommunity, conn: Conn,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> dict:
@@ -90,8 +91,11 @@ async def member_suggestions(
                          "max_exposures_per_week": settings.max_exposures_per_week}}
 
 
-@router.post("/suggestions/{suggestion_id}/feedback", response_model=Feedback)
-async def suggestion_feedback(
+@router.post("/suggestions/{suggestion_id}/feedback", response_model=Feedback, responses={
+    **problem_responses(404),
+    409: problem_response(409, "Feedback was given already with the other outcome, or (accepting) one of the "
+                               "two members has since blocked the other.")})
+async def send_feedback(
     suggestion_id: SuggestionIdPath, body: FeedbackIn,
     community: PlatformCommunity, conn: Conn,
 ) -> dict:
