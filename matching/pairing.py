@@ -181,9 +181,7 @@ def _greedy_and_improve(
         both = (partner_a >= 0) & (partner_b >= 0)
         pair_room = np.where(both, np.minimum(heaviest[partner_a], heaviest[partner_b]), 0.0)
         loss = held[u_sorted] + held[v_sorted]
-        promising = (partner_a != v_sorted) & (
-            w_sorted + np.maximum(room_a + room_b, pair_room) > loss + _GAIN
-        )
+        promising = (partner_a != v_sorted) & (w_sorted + np.maximum(room_a + room_b, pair_room) > loss + _GAIN)
         gained_in_pass = 0.0
         for k in np.flatnonzero(promising).tolist():
             a, b, weight = us[k], vs[k], ws[k]
@@ -191,9 +189,7 @@ def _greedy_and_improve(
                 continue
             pa, pb = mate[a], mate[b]
             loss_now = matched_weight[a] + matched_weight[b]
-            together = (
-                weight_of.get(min(pa, pb) * n + max(pa, pb), 0.0) if pa >= 0 and pb >= 0 else 0.0
-            )
+            together = weight_of.get(min(pa, pb) * n + max(pa, pb), 0.0) if pa >= 0 and pb >= 0 else 0.0
             reach = room[pa] * (pa >= 0) + room[pb] * (pb >= 0)
             if weight + max(reach, together) <= loss_now + _GAIN:
                 continue

@@ -42,6 +42,8 @@ PROFILE_PARTNERS = 10
 """Most alike profiles per member (interests, needs met both ways, groups, attribute values)."""
 RANDOM_PARTNERS = 3
 """Members drawn at random per member, so that every member has options."""
+ALL_PAIRS_UP_TO = 64
+"""Rounds of at most this many members consider every pair."""
 PROFILE_ROWS_PER_BLOCK = 1024
 """Members whose profile similarities are computed at once (a dense block of this many rows)."""
 ATTRIBUTE_SIMILARITY = 0.25
@@ -53,8 +55,7 @@ ONLINE, IN_PERSON = 1, 2
 NOT_OPEN = "not open to suggestions"
 NO_COMMON_FORMAT = "no other member in this round shares a meeting format and a language with them"
 NO_ALLOWED_PARTNER = (
-    "everyone they could meet is already a connection, blocked, declined or met them in the "
-    "last {rounds} rounds"
+    "everyone they could meet is already a connection, blocked, declined or met them in the last {rounds} rounds"
 )
 PARTNERS_TAKEN = "every partner they could meet was paired with someone else this round"
 ALONE = "the only member in this round"
@@ -262,21 +263,17 @@ def _meeting_codes(
     return formats, languages
 
 
-def _compatible(
-    formats: np.ndarray, languages: Sequence[frozenset[str]], u: np.ndarray, v: np.ndarray
-) -> np.ndarray:
+def _compatible(formats: np.ndarray, languages: Sequence[frozenset[str]], u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Which pairs share a meeting format and, when both list languages, a language."""
     ok = (formats[u] & formats[v]) != 0
     if any(languages):
-        spoken = [bool(languages[a]) and bool(languages[b]) for a, b in zip(u.tolist(), v.tolist())]
-        for k in np.flatnonzero(ok & np.array(spoken, dtype=bool)).tolist():
+        listed = np.array([bool(spoken) for spoken in languages], dtype=bool)
+        for k in np.flatnonzero(ok & listed[u] & listed[v]).tolist():
             ok[k] = not languages[u[k]].isdisjoint(languages[v[k]])
     return ok
 
 
-def _any_compatible(
-    formats: np.ndarray, languages: Sequence[frozenset[str]], x: int, members: np.ndarray
-) -> bool:
+def _any_compatible(formats: np.ndarray, languages: Sequence[frozenset[str]], x: int, members: np.ndarray) -> bool:
     others = members[members != x]
     return bool(_compatible(formats, languages, np.full(len(others), x), others).any())
 
@@ -300,12 +297,8 @@ def _forbidden(
             pairs.extend((a, b) for k, a in enumerate(known) for b in known[k + 1 :])
     excluded = sp.triu(index.excluded_pairs + index.excluded_pairs.T, k=1).tocoo()
     ties = sp.triu(index.adjacency, k=1).tocoo()
-    first = np.concatenate(
-        [np.array([p[0] for p in pairs], dtype=np.int64), excluded.row, ties.row]
-    ).astype(np.int64)
-    second = np.concatenate(
-        [np.array([p[1] for p in pairs], dtype=np.int64), excluded.col, ties.col]
-    ).astype(np.int64)
+    first = np.concatenate([np.array([p[0] for p in pairs], dtype=np.int64), excluded.row, ties.row]).astype(np.int64)
+    second = np.concatenate([np.array([p[1] for p in pairs], dtype=np.int64), excluded.col, ties.col]).astype(np.int64)
     return np.unique(np.minimum(first, second) * n + np.maximum(first, second))
 
 
@@ -336,6 +329,9 @@ def _candidate_pairs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distinct pairs ``u < v`` of round members worth scoring (no rule applied yet)."""
     n = index.number_of_members
+    if len(members) <= ALL_PAIRS_UP_TO:
+        first, second = np.triu_indices(len(members), k=1)
+        return members[first], members[second]
     taking = np.zeros(n, dtype=np.float32)
     taking[members] = 1.0
     keep = sp.diags_array(taking)
@@ -504,11 +500,7 @@ def _describe(
     for k, member in enumerate(group):
         partner = group[1] if k == 0 else group[0]
         writer = ReasonWriter(index, member, frozenset(index.silo[adjacency.neighbours(member)].tolist()))
-        common = len(
-            np.intersect1d(
-                adjacency.neighbours(member), adjacency.neighbours(partner), assume_unique=True
-            )
-        )
+        common = len(np.intersect1d(adjacency.neighbours(member), adjacency.neighbours(partner), assume_unique=True))
         reasons[index.member_ids[member]] = writer.reasons(
             partner,
             common_neighbours=common,
