@@ -109,5 +109,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        import_limit=settings.max_import_bytes)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(AccessLog)
-    app.add_middleware(metrics.HttpMetrics)
     return app

@@ -10,7 +10,6 @@ are the same whichever worker answers.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterable, Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
@@ -18,9 +17,9 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from psycopg_pool import AsyncConnectionPool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
-__all__ = ["CONTENT_TYPE_LATEST", "HttpMetrics", "exposition", "multiprocess_dir"]
+__all__ = ["CONTENT_TYPE_LATEST", "observe_request", "exposition", "multiprocess_dir"]
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: Reports and placements take seconds; suggestions a few milliseconds.
@@ -133,33 +132,14 @@ class IndexLag:
         INDEX_REVISION_LAG.set(max(self._lag.values(), default=0))
 
 
-class HttpMetrics:
-    """Counts every request by route template (``/v1/communities/{slug}/members``), method and status."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = scope["method"] if scope["method"] in _METHODS else "other"
-            REQUESTS.labels(route, method, str(status)).inc()
-            REQUEST_SECONDS.labels(route, method).observe(time.perf_counter() - started)
-            pool = getattr(scope.get("app"), "state", None)
-            pool = getattr(pool, "pool", None)
-            if pool is not None:
-                observe_pool(pool)
+def observe_request(scope: Scope, status: int, seconds: float) -> None:
+    """Count one answered request by route template (``/v1/communities/{slug}/members``), method
+    and status, with its latency, and sample the pool it used."""
+    route = getattr(scope.get("route"), "path", None) or "unmatched"
+    method = scope["method"] if scope["method"] in _METHODS else "other"
+    REQUESTS.labels(route, method, str(status)).inc()
+    REQUEST_SECONDS.labels(route, method).observe(seconds)
+    state = getattr(scope.get("app"), "state", None)
+    pool = getattr(state, "pool", None)
+    if pool is not None:
+        observe_pool(pool)

@@ -7,6 +7,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from belonging.service import metrics
 from belonging.service.errors import problem
 
 log = logging.getLogger("belonging.access")
@@ -80,7 +81,8 @@ class _TooLarge(Exception):
 
 
 class AccessLog:
-    """``method path status ms`` as structured fields; never headers or query strings."""
+    """Each answered request: a log line (``method path status ms`` as structured fields; never headers
+    or query strings) and its metrics (:func:`belonging.service.metrics.observe_request`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -101,8 +103,10 @@ class AccessLog:
         try:
             await self.app(scope, receive, record_status)
         finally:
+            seconds = time.perf_counter() - started
+            metrics.observe_request(scope, status, seconds)
             if log.isEnabledFor(logging.INFO):
                 log.info("request", extra={
                     "method": scope["method"], "path": scope["path"], "status": status,
-                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                    "ms": round(seconds * 1000, 2),
                 })
