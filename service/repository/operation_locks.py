@@ -11,6 +11,7 @@ OPERATION_LOCKS = {
     "what_if": 7_240_502,
     "placement": 7_240_503,
     "import": 7_240_504,
+    "round": 7_240_505,
 }
 
 
