@@ -200,3 +200,15 @@ def test_erasing_a_member_removes_their_round_rows(
     with psycopg.connect(database_url) as conn:
         for table in ("round_pair_members", "round_unpaired"):
             assert conn.execute(f"SELECT count(*) FROM {table} WHERE member_id = %s", (paired,)).fetchone() == (0,)
+
+
+def test_a_private_need_is_never_named_in_a_round(client: TestClient, community: CommunityKeys) -> None:
+    for member_id, profile in {"ann": {"interests": ["chess"], "private_needs": ["debt advice"]},
+                               "bob": {"interests": ["chess"], "offers": ["debt advice"]}}.items():
+        response = client.put(community.url(f"/members/{member_id}"), json=profile, headers=community.platform)
+        assert response.status_code < 300, response.text
+    round_ = new_round(client, community)
+    assert [p["member_ids"] for p in round_["pairs"]] == [["ann", "bob"]]
+    assert "debt" not in json.dumps(round_)
+    mine = client.get(community.url("/members/ann/rounds/current"), headers=community.platform)
+    assert mine.status_code == 200 and "debt" not in mine.text
