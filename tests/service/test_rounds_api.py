@@ -212,3 +212,14 @@ def test_a_private_need_is_never_named_in_a_round(client: TestClient, community:
     assert "debt" not in json.dumps(round_)
     mine = client.get(community.url("/members/ann/rounds/current"), headers=community.platform)
     assert mine.status_code == 200 and "debt" not in mine.text
+
+
+def test_met_after_a_block_records_the_outcome_without_a_tie(
+    client: TestClient, community: CommunityKeys, members: None, database_url: str
+) -> None:
+    round_ = new_round(client, community, member_ids=["m0", "m2"])
+    (pair,) = round_["pairs"]
+    assert client.put(community.url("/members/m2/blocks/m0"), headers=community.platform).status_code < 300
+    response = send(client, community, round_["round_id"], pair["pair_id"], "met")
+    assert response.status_code == 200 and response.json()["connection_created"] is False
+    assert tie_kinds(database_url, "m0", "m2") == []
