@@ -98,13 +98,16 @@ async def boundaries(
     async with conn.pipeline():
         pairs = await conn.execute(
             """
-            SELECT member_a, member_b FROM connections
-             WHERE community_id = %(cid)s AND member_a = ANY(%(ids)s) AND member_b = ANY(%(ids)s)
-            UNION SELECT member_id, blocked_id FROM blocks
-             WHERE community_id = %(cid)s AND member_id = ANY(%(ids)s) AND blocked_id = ANY(%(ids)s)
-            UNION SELECT member_id, candidate_id FROM suggestions
-             WHERE community_id = %(cid)s AND outcome = 'declined'
-               AND member_id = ANY(%(ids)s) AND candidate_id = ANY(%(ids)s)
+            WITH taking_part AS (SELECT DISTINCT unnest(%(ids)s::text[]) AS member_id)
+            SELECT c.member_a, c.member_b FROM connections c
+              JOIN taking_part a ON a.member_id = c.member_a JOIN taking_part b ON b.member_id = c.member_b
+             WHERE c.community_id = %(cid)s
+            UNION SELECT k.member_id, k.blocked_id FROM blocks k
+              JOIN taking_part a ON a.member_id = k.member_id JOIN taking_part b ON b.member_id = k.blocked_id
+             WHERE k.community_id = %(cid)s
+            UNION SELECT s.member_id, s.candidate_id FROM suggestions s
+              JOIN taking_part a ON a.member_id = s.member_id JOIN taking_part b ON b.member_id = s.candidate_id
+             WHERE s.community_id = %(cid)s AND s.outcome = 'declined'
             """,
             params,
         )
@@ -236,19 +239,41 @@ async def _rounds(
                         [u for u in unpaired if u.round_id == r.round_id]) for r in rounds]
 
 
-async def current_pair(conn: AsyncConnection, community_id: int, member_id: str) -> MemberPairRow | None:
-    """The member's pair in the newest round that paired them; None if no round did."""
-    async with conn.cursor(row_factory=class_row(MemberPairRow)) as cur:
-        await cur.execute(
-            f"SELECT r.created_at, {_PAIR_COLUMNS}"
-            " FROM round_pair_members me"
-            " JOIN round_pairs p ON p.community_id = me.community_id AND p.pair_id = me.pair_id"
-            " JOIN rounds r ON r.community_id = p.community_id AND r.round_id = p.round_id"
-            " WHERE me.community_id = %(cid)s AND me.member_id = %(mid)s"
-            " ORDER BY r.created_at DESC, r.round_id LIMIT 1",
-            {"cid": community_id, "mid": member_id},
+async def current_pair(conn: AsyncConnection, community_id: int, member_id: str) -> MemberPairRow | str | None:
+    """The member's pair in the newest round that took them in; the reason they were left out of
+    that round instead (a string); None if no round took them in."""
+    params = {"cid": community_id, "mid": member_id}
+    cur = await conn.execute(
+        """
+        WITH taking_part AS (
+            SELECT p.round_id, p.pair_id, NULL::text AS reason
+              FROM round_pair_members me
+              JOIN round_pairs p ON p.community_id = me.community_id AND p.pair_id = me.pair_id
+             WHERE me.community_id = %(cid)s AND me.member_id = %(mid)s
+            UNION ALL
+            SELECT u.round_id, NULL::uuid, u.reason FROM round_unpaired u
+             WHERE u.community_id = %(cid)s AND u.member_id = %(mid)s
         )
-        return await cur.fetchone()
+        SELECT t.pair_id, t.reason FROM taking_part t
+          JOIN rounds r ON r.community_id = %(cid)s AND r.round_id = t.round_id
+         ORDER BY r.created_at DESC, r.round_id LIMIT 1
+        """,
+        params,
+    )
+    latest = await cur.fetchone()
+    if latest is None:
+        return None
+    pair_id, reason = latest
+    if pair_id is None:
+        return str(reason)
+    async with conn.cursor(row_factory=class_row(MemberPairRow)) as pairs:
+        await pairs.execute(
+            f"SELECT r.created_at, {_PAIR_COLUMNS} FROM round_pairs p"
+            " JOIN rounds r ON r.community_id = p.community_id AND r.round_id = p.round_id"
+            " WHERE p.community_id = %(cid)s AND p.pair_id = %(pid)s",
+            params | {"pid": pair_id},
+        )
+        return await pairs.fetchone()
 
 
 async def pair_for_outcome(conn: AsyncConnection, community_id: int, round_id: str, pair_id: str) -> PairRow | None:

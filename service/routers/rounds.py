@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from belonging.service import rounds as service
 from belonging.service.deps import KEYED_ROUTE_ERRORS, Conn, OrganiserCommunity, PlatformCommunity
-from belonging.service.errors import not_found, problem_response, problem_responses
+from belonging.service.errors import ApiError, not_found, problem_response, problem_responses
 from belonging.service.exclusive_operations import one_at_a_time
 from belonging.service.params import MemberIdPath, PairIdPath, RoundIdPath
 from belonging.service.repository import rounds as repository
@@ -123,12 +123,17 @@ async def get_round(round_id: RoundIdPath, community: OrganiserCommunity, conn: 
     return service.round_out(stored)
 
 
-@router.get("/members/{member_id}/rounds/current", response_model=MemberRound, responses=problem_responses(404))
+@router.get("/members/{member_id}/rounds/current", response_model=MemberRound, responses={
+    404: problem_response(404, "No round took the member in, or the latest that did left them out (`detail` "
+                               "says why).")})
 async def get_current_round(member_id: MemberIdPath, community: PlatformCommunity, conn: Conn) -> dict[str, Any]:
-    """The member's pair in the latest round that includes them; 404 if no round has."""
+    """The member's pair in the latest round that takes them in; 404 if none has, or if they were left out of it."""
     pair = await repository.current_pair(conn, community.community_id, member_id)
     if pair is None:
-        raise not_found(f"a round pairing member {member_id!r}")
+        raise not_found(f"a round with member {member_id!r}")
+    if isinstance(pair, str):
+        raise ApiError(404, "Not found", f"member {member_id!r} is in no pair of the latest round that took them "
+                                         f"in: {pair}")
     return {"round_id": pair.round_id, "created_at": pair.created_at, "pair_id": pair.pair_id,
             "member_ids": pair.member_ids, "score": pair.score, "reasons": pair.reasons.get(member_id, []),
             "intro": pair.intro, "outcome": pair.outcome}

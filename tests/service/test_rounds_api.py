@@ -119,6 +119,10 @@ def test_a_member_sees_their_pair_in_the_latest_round(
     other = client.get(community.url("/members/m2/rounds/current"), headers=community.platform)
     assert other.status_code == 200 and "m0" in other.json()["member_ids"]
     assert client.get(community.url("/members/m7/rounds/current"), headers=community.platform).status_code == 404
+    # Left out of the latest round that took them in (m0 and m1 are tied): no current pair, and why.
+    new_round(client, community, member_ids=["m0", "m1"])
+    left_out = client.get(community.url("/members/m0/rounds/current"), headers=community.platform)
+    assert left_out.status_code == 404 and "connection" in left_out.json()["detail"]
 
 
 def send(client: TestClient, community: CommunityKeys, round_id: str, pair_id: str, outcome: str) -> httpx.Response:
