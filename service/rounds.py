@@ -6,6 +6,9 @@ blocks and declined suggestions among the round's members, who opted out, and th
 last ``avoid_repeat_rounds`` rounds. The round's members are locked against erasure while the
 round is planned and stored, so a stored pair never names a member who is gone.
 
+Rounds over more than ``SYNC_MAX_MEMBERS`` members run as jobs; the job takes the same
+one-round-at-a-time lock as the route (waiting for it) and stores the round the same way.
+
 An outcome is set once. ``met`` creates or strengthens the tie between every two members of
 the pair (kind ``round``), except between two who have since blocked each other.
 """
@@ -22,13 +25,17 @@ from belonging.matching.index import SuggestionIndex
 from belonging.matching.rounds import Round, plan_round
 from belonging.service.errors import conflict, invalid, not_found
 from belonging.service.indexes import CommunityModel, IndexCache
-from belonging.service.repository import connections
+from belonging.service.jobs import JobContext, handler
+from belonging.service.repository import connections, jobs, operation_locks
+from belonging.service.repository import reports as report_repository
 from belonging.service.repository import rounds as repository
 from belonging.service.repository.rounds import StoredRound
 
 #: The weight a ``met`` outcome adds to the tie between two members of the pair.
 MET_TIE_WEIGHT = 1.0
 TIE_KIND = "round"
+#: Rounds over more members than this run as jobs.
+SYNC_MAX_MEMBERS = 2_000
 
 
 @dataclass(frozen=True)
@@ -39,19 +46,52 @@ class RoundRequest:
     bridging_weight: float
 
 
+@dataclass(frozen=True)
+class RoundQueued:
+    job_id: str
+
+
 def _prepare(model: CommunityModel) -> None:
     model.suggestion_index()
 
 
 async def create_round(
     conn: AsyncConnection, indexes: IndexCache, community_id: int, revision: int, asked: RoundRequest
-) -> StoredRound:
-    """Plan a round over the asked members (default: everyone open to suggestions) and store it."""
+) -> StoredRound | RoundQueued:
+    """Plan a round over the asked members (default: everyone open to suggestions) and store it.
+
+    Unknown members are a 422; over ``SYNC_MAX_MEMBERS`` members the round is queued as a job.
+    """
     wanted = None if asked.member_ids is None else sorted(set(asked.member_ids))
     members = await repository.lock_members(conn, community_id, wanted)
     if wanted is not None and len(members) < len(wanted):
         unknown = sorted(set(wanted) - set(members))
         raise invalid(f"unknown member ids: {', '.join(unknown[:20])}", unknown_member_ids=unknown[:100])
+    if len(members) > SYNC_MAX_MEMBERS:
+        params = {"member_ids": wanted, "group_size": asked.group_size,
+                  "avoid_repeat_rounds": asked.avoid_repeat_rounds, "bridging_weight": asked.bridging_weight}
+        return RoundQueued(await jobs.enqueue(conn, community_id, "round", params))
+    return await _plan_and_store(conn, indexes, community_id, revision, asked, members)
+
+
+@handler("round")
+async def _round_job(job: JobContext) -> dict[str, Any]:
+    asked = RoundRequest(**job.params)
+    async with job.pool.connection() as conn:
+        await operation_locks.wait_for_lock(conn, "round", job.community_id)
+        revision, _ = await report_repository.revision_and_settings(conn, job.community_id)
+        # Members named in the request may have been erased since it was accepted: they take no part.
+        members = await repository.lock_members(conn, job.community_id, asked.member_ids)
+        await job.progress(0.1)
+        stored = await _plan_and_store(conn, job.app_state.indexes, job.community_id, revision, asked, members)
+    out = round_out(stored)
+    return out | {"created_at": stored.round.created_at.isoformat()}
+
+
+async def _plan_and_store(
+    conn: AsyncConnection, indexes: IndexCache, community_id: int, revision: int, asked: RoundRequest,
+    members: list[str],
+) -> StoredRound:
     excluded, not_open = await repository.boundaries(conn, community_id, members)
     history = await repository.recent_groups(conn, community_id, asked.avoid_repeat_rounds)
     model = await indexes.get(community_id, revision, fresh=True, prepare=_prepare)

@@ -14,6 +14,7 @@ from belonging.service.errors import ApiError, not_found, problem_response, prob
 from belonging.service.exclusive_operations import one_at_a_time
 from belonging.service.params import MemberIdPath, PairIdPath, RoundIdPath
 from belonging.service.repository import rounds as repository
+from belonging.service.routers.jobs import accepted_as_job, job_accepted
 from belonging.service.schemas import CommunitySettings, MemberId, Reason, Strict
 
 router = APIRouter(prefix="/v1/communities/{slug}", tags=["rounds"], responses=KEYED_ROUTE_ERRORS)
@@ -93,8 +94,9 @@ class PairOutcome(BaseModel):
 
 
 @router.post("/rounds", status_code=status.HTTP_201_CREATED, response_model=RoundOut,
+             responses=accepted_as_job(f"a round over more than {service.SYNC_MAX_MEMBERS:,} members"),
              dependencies=[one_at_a_time("round", "organiser")])
-async def create_round(body: RoundIn, request: Request, community: OrganiserCommunity, conn: Conn) -> dict:
+async def create_round(body: RoundIn, request: Request, community: OrganiserCommunity, conn: Conn) -> Any:
     """Introduce members to each other, the isolated and new first, respecting every boundary."""
     bridging = body.bridging_weight
     if bridging is None:
@@ -102,6 +104,8 @@ async def create_round(body: RoundIn, request: Request, community: OrganiserComm
     asked = service.RoundRequest(body.member_ids, body.group_size, body.avoid_repeat_rounds, bridging)
     stored = await service.create_round(conn, request.app.state.indexes, community.community_id,
                                         community.revision, asked)
+    if isinstance(stored, service.RoundQueued):
+        return job_accepted(community.slug, stored.job_id)
     return service.round_out(stored)
 
 

@@ -11,6 +11,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from belonging.service import rounds
+from belonging.service.jobs import run_one
 from tests.conftest import CommunityKeys
 
 MEMBERS = {f"m{k}": {"display_name": f"Member {k}", "interests": ["chess", "walking"][: 1 + k % 2],
@@ -227,3 +229,24 @@ def test_met_after_a_block_records_the_outcome_without_a_tie(
     response = send(client, community, round_["round_id"], pair["pair_id"], "met")
     assert response.status_code == 200 and response.json()["connection_created"] is False
     assert tie_kinds(database_url, "m0", "m2") == []
+
+
+def test_a_round_over_the_member_limit_runs_as_a_job(
+    client: TestClient, community: CommunityKeys, members: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rounds, "SYNC_MAX_MEMBERS", 3)
+    response = client.post(community.url("/rounds"), json={}, headers=community.organiser)
+    assert response.status_code == 202, response.text
+    status_url = response.json()["status_url"]
+    assert response.headers["location"] == status_url
+    assert client.portal.call(run_one, client.app.state.pool, client.app.state)
+    job = client.get(status_url, headers=community.organiser).json()
+    assert job["status"] == "done", job["error"]
+    result = job["result"]
+    assert sorted(grouped(result) + [u["member_id"] for u in result["unpaired"]]) == sorted(MEMBERS)
+    assert not pairs_of(result) & {frozenset(t) for t in TIES}
+    stored = client.get(community.url(f"/rounds/{result['round_id']}"), headers=community.organiser)
+    assert stored.status_code == 200 and stored.json()["pairs"] == result["pairs"]
+    # Small rounds still answer at once.
+    assert client.post(community.url("/rounds"), json={"member_ids": ["m0", "m2"]},
+                       headers=community.organiser).status_code == 201
