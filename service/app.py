@@ -31,6 +31,7 @@ from belonging.service.routers import (
     keys,
     members,
     reports,
+    rounds,
     suggestions,
 )
 from belonging.service.routers import metrics as metrics_router
@@ -100,8 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.schedule = report_jobs.schedule_daily_snapshots
     install_error_handlers(app)
     install_openapi(app)
-    routers = (health, communities, keys, members, connections, suggestions, groups, reports, jobs, dashboard,
-               metrics_router)
+    routers = (health, communities, keys, members, connections, suggestions, groups, rounds, reports, jobs,
+               dashboard, metrics_router)
     for router in (module.router for module in routers):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

@@ -48,6 +48,8 @@ class Problem(BaseModel):
         "Applying a placement: the groups that changed or would be over capacity since it was proposed.")
     blocked_pairs: list[BlockedPair] | Absent = sometimes(
         "Applying a placement: the members it would seat together who now block each other.")
+    unknown_member_ids: list[str] | Absent = sometimes(
+        "Starting a round: the member ids given that name no member (at most 100).")
 
 
 #: What each error status means, wherever a route can answer with it.

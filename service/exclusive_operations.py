@@ -1,4 +1,4 @@
-"""Expensive operations (silo report, what-if, placement, imports): one at a time per community.
+"""Expensive operations (silo report, what-if, placement, imports, rounds): one at a time per community.
 
 A second request for the same operation in the same community, from any worker or machine, gets
 429 with ``Retry-After`` while the first runs. The lock is a PostgreSQL transaction-level advisory
@@ -19,7 +19,7 @@ from belonging.service.repository.communities import CommunityRow
 
 #: What a client is told to wait: these operations take seconds, not minutes (larger ones run as jobs).
 RETRY_AFTER_S = 5
-Operation = Literal["silo_report", "what_if", "placement", "import"]
+Operation = Literal["silo_report", "what_if", "placement", "import", "round"]
 
 
 async def _hold(conn: Conn, community: CommunityRow, operation: Operation) -> None:

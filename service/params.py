@@ -22,6 +22,8 @@ GroupIdPath = Annotated[Uuid, Path(description="The group's id.")]
 PlacementIdPath = Annotated[Uuid, Path(description="The placement proposal's id.")]
 SuggestionIdPath = Annotated[Uuid, Path(description="The suggestion's id.")]
 JobIdPath = Annotated[Uuid, Path(description="The job's id.")]
+RoundIdPath = Annotated[Uuid, Path(description="The round's id.")]
+PairIdPath = Annotated[Uuid, Path(description="The pair's id.")]
 
 
 def encode_cursor(member_id: str) -> str:

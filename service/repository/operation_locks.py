@@ -11,6 +11,7 @@ OPERATION_LOCKS = {
     "what_if": 7_240_502,
     "placement": 7_240_503,
     "import": 7_240_504,
+    "round": 7_240_505,
 }
 
 
@@ -27,3 +28,9 @@ async def try_lock(conn: AsyncConnection, operation: str, community_id: int) -> 
     row = await cur.fetchone()
     assert row is not None
     return bool(row[0])
+
+
+async def wait_for_lock(conn: AsyncConnection, operation: str, community_id: int) -> None:
+    """Take the community's lock for ``operation`` until this transaction ends, waiting for any holder."""
+    first, second = lock_key(operation, community_id)
+    await conn.execute("SELECT pg_advisory_xact_lock(%(first)s, %(second)s)", {"first": first, "second": second})

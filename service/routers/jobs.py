@@ -41,12 +41,14 @@ def job_accepted(slug: str, job_id: str) -> JSONResponse:
 
 class Job(BaseModel):
     job_id: str = Field(description="The job's id.")
-    kind: str = Field(description="`silo_report`, `silo_snapshot`, `what_if`, `placement` or `daily_snapshot`.")
+    kind: str = Field(description="`silo_report`, `silo_snapshot`, `what_if`, `placement`, `round` or "
+                                  "`daily_snapshot`.")
     status: Literal["queued", "running", "done", "failed"] = Field(description="Where the job is.")
     progress: float = Field(description="From 0 to 1.")
     result: dict[str, Any] | None = Field(
         description="When done, what the route that queued it would have answered: a `SiloReport` (silo_report), "
-                    "a `SnapshotPoint` (silo_snapshot), a `WhatIf` (what_if) or a `Placement` (placement).")
+                    "a `SnapshotPoint` (silo_snapshot), a `WhatIf` (what_if), a `Placement` (placement) or a "
+                    "`RoundOut` (round).")
     error: str | None = Field(description="Why the job failed, when it did.")
     created_at: datetime = Field(description="When the job was queued.")
     finished_at: datetime | None = Field(description="When it finished, done or failed.")

@@ -87,9 +87,12 @@ def seeded(fuzz_server: LiveServer) -> Seeded:
             "name": "Grief circle", "topics": ["grief"], "capacity": 4, "format": "online"}).json()
         placement = http.post(f"{base}/placements", headers=organiser, json={}).json()
         suggestions = http.get(f"{base}/members/cat/suggestions", headers=platform).json()["suggestions"]
+        round_ = http.post(f"{base}/rounds", headers=organiser, json={"member_ids": ["bob", "dan"]}).json()
     assert suggestions
+    assert round_["pairs"], round_
     ids = {"member_id": "bob", "other_id": "cat", "a": "bob", "b": "cat", "group_id": group["group_id"],
-           "placement_id": placement["placement_id"], "suggestion_id": suggestions[0]["suggestion_id"]}
+           "placement_id": placement["placement_id"], "suggestion_id": suggestions[0]["suggestion_id"],
+           "round_id": round_["round_id"], "pair_id": round_["pairs"][0]["pair_id"]}
     return Seeded({"platform": platform, "organiser": organiser, "admin": ADMIN, "anonymous": {}}, ids)
 
 

@@ -119,12 +119,15 @@ class World:
     group_id: str
     placement_id: str
     suggestion_id: str
+    round_id: str
+    pair_id: str
 
     def path_value(self, name: str) -> str:
         return {
             "slug": self.community.slug, "member_id": "m1", "a": "m1", "b": "m2", "other_id": "m2",
             "group_id": self.group_id, "placement_id": self.placement_id,
             "suggestion_id": self.suggestion_id, "job_id": str(uuid.uuid4()),
+            "round_id": self.round_id, "pair_id": self.pair_id,
         }[name]
 
     def url(self, route: RouteInfo, **segments: str) -> str:
@@ -149,6 +152,9 @@ class World:
                             "avoid_lone_attribute": "cohort"},
             "WhatIfIn": {"ties": [{"a": "m1", "b": "m3", "weight": 1.0}], "attributes": ["cohort"]},
             "KeyRotationIn": {"role": "platform", "grace_seconds": 60},
+            "RoundIn": {"member_ids": ["m1", "m3"], "group_size": 2, "avoid_repeat_rounds": 4,
+                        "bridging_weight": 0.5},
+            "OutcomeIn": {"outcome": "met"},
         }.get(model)
 
     def ndjson_example(self, route: RouteInfo) -> dict[str, Any]:
@@ -201,11 +207,14 @@ def world(settings: Settings, database_url: str) -> Iterator[World]:
         assert placement.status_code == 201, placement.text
         suggested = client.get(community.url("/members/m1/suggestions"), headers=community.platform)
         assert suggested.status_code == 200 and suggested.json()["suggestions"], suggested.text
+        round_ = client.post(community.url("/rounds"), json={"member_ids": ["m1", "m3"]}, headers=community.organiser)
+        assert round_.status_code == 201 and round_.json()["pairs"], round_.text
         signed_in = client.post(f"/dashboard/{community.slug}/login", data={"key": community.organiser_key},
                                 follow_redirects=False)
         assert signed_in.status_code == 303, signed_in.text
         yield World(client, community, database_url, group.json()["group_id"],
-                    placement.json()["placement_id"], suggested.json()["suggestions"][0]["suggestion_id"])
+                    placement.json()["placement_id"], suggested.json()["suggestions"][0]["suggestion_id"],
+                    round_.json()["round_id"], round_.json()["pairs"][0]["pair_id"])
 
 
 class Sweep:

@@ -91,6 +91,10 @@ def organiser_responses(
     for group in groups.json()["groups"]:
         yield client.get(community.url(f"/groups/{group['group_id']}"), headers=organiser)
     yield client.get(community.url("/settings"), headers=organiser)
+    round_ = client.post(community.url("/rounds"), json={}, headers=organiser)
+    yield round_
+    yield client.get(community.url("/rounds"), headers=organiser)
+    yield client.get(community.url(f"/rounds/{round_.json()['round_id']}"), headers=organiser)
     yield client.get(
         community.url("/reports/silos"),
         params=[("attribute", "cohort"), ("attribute", "area"), ("include", "members")],

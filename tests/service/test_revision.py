@@ -78,6 +78,17 @@ def _feedback(outcome: str) -> Write:
     return send
 
 
+def _round_outcome(outcome: str) -> Write:
+    def send(w: World) -> httpx.Response:
+        round_ = _ok(w.client.post(w.c.url("/rounds"), json={"member_ids": ["ann", "dan"]},
+                                   headers=w.c.organiser)).json()
+        assert round_["pairs"], round_
+        pair_id = round_["pairs"][0]["pair_id"]
+        return w.client.post(w.c.url(f"/rounds/{round_['round_id']}/pairs/{pair_id}/outcome"),
+                             json={"outcome": outcome}, headers=w.c.platform)
+    return send
+
+
 def _ndjson(path: str, lines: list[str]) -> Write:
     return lambda w: w.client.post(w.c.url(path), content="\n".join(lines),
                                    headers=w.c.platform | {"Content-Type": "application/x-ndjson"})
@@ -149,6 +160,11 @@ CASES: list[Case] = [
     (f"POST {SLUG}/placements", "a placement is proposed", None, _organiser("POST", "/placements", json={}), 0),
     (f"POST {SLUG}/placements/{{placement_id}}/apply", "a placement with seats is applied", None,
      _apply_new_placement, 1),
+    (f"POST {SLUG}/rounds", "a round is made", None, _organiser("POST", "/rounds", json={}), 0),
+    (f"POST {SLUG}/rounds/{{round_id}}/pairs/{{pair_id}}/outcome", "a pair met: outcome and tie in one transaction",
+     None, _round_outcome("met"), 1),
+    (f"POST {SLUG}/rounds/{{round_id}}/pairs/{{pair_id}}/outcome", "a pair did not meet", None,
+     _round_outcome("not_met"), 0),
     (f"POST {SLUG}/reports/silos/snapshots", "a history point is saved", None,
      _organiser("POST", "/reports/silos/snapshots"), 0),
     (f"POST {SLUG}/keys/rotate", "a key is rotated", None,
