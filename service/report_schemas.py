@@ -7,7 +7,7 @@ so nothing here breaks out a small group.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -227,3 +227,59 @@ class WhatIf(BaseModel):
         description="Headline numbers by dotted name (`components.count`, `attributes.NAME.ei_index`).")
     no_longer_isolated: list[str] = Field(description="Members the added ties connect.")
     newly_isolated: list[str] = Field(description="Members isolated after but not before (none when only adding).")
+
+
+class SuggestionImpact(BaseModel):
+    shown: int = Field(description="Suggestions shown in the window (rows created in it; round intros not included).")
+    accepted: int = Field(description="Suggestions accepted in the window, whenever they were shown.")
+    declined: int = Field(description="Suggestions declined in the window, whenever they were shown.")
+    acceptance_rate: float = Field(description="`accepted` / `shown`; 0 when none were shown.")
+
+
+class RoundImpact(BaseModel):
+    held: int = Field(description="Intro rounds created in the window.")
+    pairs: int = Field(description="Pairs (or trios) introduced by those rounds.")
+    met: int = Field(description="Of those pairs, how many answered `met` (whenever answered).")
+    not_met: int = Field(description="Of those pairs, how many answered `not_met`.")
+    skipped: int = Field(description="Of those pairs, how many answered `skipped`.")
+    met_rate: float = Field(description="`met` / answered (`met` + `not_met` + `skipped`); 0 when none answered.")
+
+
+class NewMemberImpact(BaseModel):
+    joined: int = Field(description="Members who joined in the window (and are still members).")
+    median_days_to_first_tie: float | None = Field(
+        description="Over those who joined and have a tie: median days from joining to their first tie; "
+                    "null when none has one.")
+    share_with_tie_within_14_days: float = Field(
+        description="Share of those who joined whose first tie came within 14 days of joining; 0 when none joined.")
+
+
+class RouteCounts(BaseModel):
+    suggestion: int = Field(description="First tie made by accepting a suggestion (tie kind `suggested`).")
+    round: int = Field(description="First tie made by meeting in an intro round (tie kind `round`).")
+    group: int = Field(description="First tie made in a support group. No tie kind marks group ties yet, "
+                                   "so this is always 0.")
+    other: int = Field(description="First tie of any other kind, or of none (recorded or imported by the platform).")
+
+
+class LeftIsolation(BaseModel):
+    total: int = Field(description="Members whose first tie (the earliest tie they still have) was made in the window.")
+    by_route: RouteCounts = Field(description="The same members by how their first tie was made.")
+
+
+class ImpactFigures(BaseModel):
+    suggestions: SuggestionImpact = Field(description="Suggestions shown and answered.")
+    rounds: RoundImpact = Field(description="Intro rounds held and what came of their pairs.")
+    new_members: NewMemberImpact = Field(description="Members who joined, and how soon they found a first tie.")
+    left_isolation: LeftIsolation = Field(description="Members who made their first tie.")
+
+
+class ImpactReport(ImpactFigures):
+    since: date = Field(description="First day of the window (UTC), included.")
+    until: date = Field(description="Last day of the window (UTC), included.")
+    min_group_size: int = Field(description="k: attribute groups smaller than this are never broken out.")
+    attributes: dict[str, dict[str, ImpactFigures]] = Field(
+        description="Per attribute asked for, the same figures per group of members holding each value. Groups "
+                    "smaller than k are pooled as `other` (or left out when the pool is smaller than k too). "
+                    "Suggestions count for the member they were shown to; round figures count the pairs "
+                    "with a member in the group, and the rounds those pairs were in.")

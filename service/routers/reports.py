@@ -6,20 +6,22 @@ Reading a report computes and returns it, nothing more; history points are writt
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import Field
 
-from belonging.service import reports
+from belonging.service import impact, reports
 from belonging.service.deps import KEYED_ROUTE_ERRORS, Conn, OrganiserCommunity
 from belonging.service.errors import ApiError
 from belonging.service.exclusive_operations import one_at_a_time
-from belonging.service.report_schemas import SiloHistory, SiloReport, SnapshotPoint, WhatIf
+from belonging.service.report_schemas import ImpactReport, SiloHistory, SiloReport, SnapshotPoint, WhatIf
+from belonging.service.repository import impact as impact_repository
 from belonging.service.repository import jobs, members
 from belonging.service.repository import reports as repository
 from belonging.service.routers.jobs import accepted_as_job, job_accepted
-from belonging.service.schemas import MAX_TIE_WEIGHT, MIN_TIE_WEIGHT, MemberId, Strict, Text
+from belonging.service.schemas import MAX_TIE_WEIGHT, MIN_TIE_WEIGHT, CommunitySettings, MemberId, Strict, Text
 
 router = APIRouter(prefix="/v1/communities/{slug}/reports", tags=["reports"], responses=KEYED_ROUTE_ERRORS)
 AttributeQuery = Annotated[list[Text], Query(alias="attribute", max_length=20,
@@ -52,6 +54,26 @@ async def get_silo_report(
         return job_accepted(community.slug, job_id)
     return await reports.report(request.app.state.pool, request.app.state.indexes, community.community_id,
                                 chosen, include_members)
+
+
+@router.get("/impact", response_model=ImpactReport)
+async def get_impact_report(
+    community: OrganiserCommunity, conn: Conn,
+    since: Annotated[date | None, Query(description="First day (UTC) of the window, ISO date; "
+                                                    "default 29 days before `until`.")] = None,
+    until: Annotated[date | None, Query(description="Last day (UTC) of the window, ISO date; default today.")] = None,
+    attributes: AttributeQuery = [],  # noqa: B006 - FastAPI copies query defaults
+) -> Any:
+    """Is it working? Suggestions, intro rounds and first ties in a window, overall and per attribute group.
+
+    Attribute groups smaller than k are never broken out. Stores nothing.
+    """
+    start, end = impact.window(since, until, datetime.now(UTC).date())
+    if start > end:
+        raise ApiError(422, "Invalid input", f"`since` ({start}) is after `until` ({end})")
+    chosen = _check_attributes(attributes, await impact_repository.attribute_names(conn, community.community_id))
+    k = CommunitySettings.from_stored(community.settings).report_min_group_size
+    return await impact.report(conn, community.community_id, start, end, chosen, k)
 
 
 @router.post("/silos/snapshots", status_code=status.HTTP_201_CREATED, response_model=SnapshotPoint,

@@ -101,6 +101,8 @@ def organiser_responses(
         headers=organiser,
     )
     yield client.get(community.url("/reports/silos/history"), headers=organiser)
+    yield client.get(community.url("/reports/impact"), params=[("attribute", "cohort"), ("attribute", "area")],
+                     headers=organiser)
     yield client.post(
         community.url("/reports/what-if"),
         json={"ties": [{"a": "m31", "b": "m05"}], "accept_top_suggestions": 3, "attributes": ["cohort"]},

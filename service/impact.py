@@ -1,0 +1,104 @@
+"""The impact report: is the community connecting? Suggestions, intro rounds and first ties in a window.
+
+The figures are counted from event rows (:mod:`belonging.service.repository.impact`), once for
+the whole community and once per attribute group. Groups smaller than k are merged as the silo
+report merges them (:func:`belonging.graph.mixing.merge_small_groups`), so no group of fewer
+than k members is ever broken out.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from belonging.graph.mixing import merge_small_groups
+from belonging.service.repository import impact as repository
+
+DEFAULT_DAYS = 30
+TIE_WITHIN = timedelta(days=14)
+ROUTES = {"suggested": "suggestion", "round": "round"}
+
+Rows = list[dict[str, Any]]
+
+
+def window(since: date | None, until: date | None, today: date) -> tuple[date, date]:
+    """The days asked for; by default the 30 days up to ``until`` (today unless given)."""
+    until = until or today
+    if since is None:
+        span = timedelta(days=DEFAULT_DAYS - 1)
+        since = until - span if until >= date.min + span else date.min
+    return since, until
+
+
+def _rate(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def figures(suggestions: Rows, pairs: Rows, members: Rows, group: set[str] | None = None) -> dict[str, Any]:
+    """The figures over the members of ``group`` (everyone when None).
+
+    For a group, rounds count the pairs with a member in the group and the rounds they were in.
+    """
+    def keep(member_id: str) -> bool:
+        return group is None or member_id in group
+
+    shown = [s for s in suggestions if keep(s["member_id"])]
+    outcomes = [s["outcome"] for s in shown]
+    accepted, declined = outcomes.count("accepted"), outcomes.count("declined")
+    shown_count = sum(1 for s in shown if s["shown"])
+
+    ours = [p for p in pairs if p["pair_id"] is not None and any(keep(m) for m in p["member_ids"])]
+    held = {p["round_id"] for p in (pairs if group is None else ours)}
+    answers = [p["outcome"] for p in ours]
+    met, not_met, skipped = answers.count("met"), answers.count("not_met"), answers.count("skipped")
+
+    ours_members = [m for m in members if keep(m["member_id"])]
+    joined = [m for m in ours_members if m["joined"]]
+    days = [max((m["first_tie_at"] - m["created_at"]).total_seconds(), 0.0) / 86400
+            for m in joined if m["first_tie_at"] is not None]
+    soon = sum(1 for d in days if d <= TIE_WITHIN.days)
+    left = [m for m in ours_members if m["first_tie_in_window"]]
+    routes = {"suggestion": 0, "round": 0, "group": 0, "other": 0}
+    for m in left:
+        routes[ROUTES.get(m["first_tie_kind"] or "", "other")] += 1
+    return {
+        "suggestions": {"shown": shown_count, "accepted": accepted, "declined": declined,
+                        "acceptance_rate": _rate(accepted, shown_count)},
+        "rounds": {"held": len(held), "pairs": len(ours), "met": met, "not_met": not_met, "skipped": skipped,
+                   "met_rate": _rate(met, met + not_met + skipped)},
+        "new_members": {"joined": len(joined),
+                        "median_days_to_first_tie": statistics.median(days) if days else None,
+                        "share_with_tie_within_14_days": _rate(soon, len(joined))},
+        "left_isolation": {"total": len(left), "by_route": routes},
+    }
+
+
+def groups(values: dict[str, str], k: int) -> dict[str, set[str]]:
+    """Members by attribute value, small groups merged (k); values with no group left out."""
+    members = sorted(values)
+    merged = merge_small_groups([values[m] for m in members], min_group_size=k)
+    out: dict[str, set[str]] = {}
+    for member_id, value in zip(members, merged, strict=True):
+        if value is not None:
+            out.setdefault(value, set()).add(member_id)
+    return dict(sorted(out.items()))
+
+
+async def report(
+    conn: AsyncConnection, community_id: int, since: date, until: date, attributes: Iterable[str], k: int
+) -> dict[str, Any]:
+    suggestions = await repository.suggestions(conn, community_id, since, until)
+    pairs = await repository.round_pairs(conn, community_id, since, until)
+    members = await repository.members_and_first_ties(conn, community_id, since, until)
+    values = await repository.attribute_values(conn, community_id, list(attributes))
+    breakdown = {
+        name: {value: figures(suggestions, pairs, members, group)
+               for value, group in groups(by_member, k).items()}
+        for name, by_member in values.items()
+    }
+    return {"since": since, "until": until, "min_group_size": k,
+            **figures(suggestions, pairs, members), "attributes": breakdown}
