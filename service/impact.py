@@ -8,9 +8,11 @@ than k members is ever broken out.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -21,6 +23,12 @@ from belonging.service.repository import impact as repository
 DEFAULT_DAYS = 30
 TIE_WITHIN = timedelta(days=14)
 ROUTES = {"suggested": "suggestion", "round": "round"}
+
+#: The chart over time shows at least this many weeks, and at most the longer cap.
+CHART_WEEKS = 12
+CHART_MAX_WEEKS = 104
+#: What is counted per week (see :func:`belonging.service.repository.impact.weekly_counts`).
+WEEKLY = ("shown", "accepted", "declined", "round", "pair", "met", "not_met", "skipped", "joined", "first_tie")
 
 Rows = list[dict[str, Any]]
 
@@ -102,3 +110,28 @@ async def report(
     }
     return {"since": since, "until": until, "min_group_size": k,
             **figures(suggestions, pairs, members), "attributes": breakdown}
+
+
+@dataclass(frozen=True)
+class Week:
+    starts: date
+    ends: date  # the week's last day, included
+    counts: dict[str, int]
+
+
+def chart_span(since: date, until: date) -> tuple[date, int]:
+    """The first day and the number of weeks of the chart: whole weeks ending on ``until``,
+    covering the window, at least :data:`CHART_WEEKS` and at most :data:`CHART_MAX_WEEKS`."""
+    weeks = min(max(CHART_WEEKS, math.ceil(((until - since).days + 1) / 7)), CHART_MAX_WEEKS)
+    return until + timedelta(days=1) - timedelta(weeks=weeks), weeks
+
+
+async def weekly(conn: AsyncConnection, community_id: int, since: date, until: date) -> list[Week]:
+    """The community's events week by week over the chart of the window, oldest first, every week listed."""
+    first, weeks = chart_span(since, until)
+    counts: dict[date, dict[str, int]] = {}
+    for row in await repository.weekly_counts(conn, community_id, first, until):
+        counts.setdefault(row["week"].astimezone(UTC).date(), {})[row["what"]] = row["count"]
+    starts = [first + timedelta(weeks=n) for n in range(weeks)]
+    return [Week(day, day + timedelta(days=6), {what: counts.get(day, {}).get(what, 0) for what in WEEKLY})
+            for day in starts]

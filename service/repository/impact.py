@@ -7,7 +7,7 @@ them for the whole community and for each attribute group alike.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -113,3 +113,48 @@ async def attribute_names(conn: AsyncConnection, community_id: int) -> list[str]
     )
     return [r[0] for r in await cur.fetchall()]
 
+
+
+async def weekly_counts(conn: AsyncConnection, community_id: int, since: date, until: date) -> list[dict[str, Any]]:
+    """Events per week of the window, one row per (``week``, ``what``) with its ``count``.
+
+    Weeks start at the start of ``since`` (UTC). ``what`` is ``shown``, ``accepted`` or
+    ``declined`` for suggestions (shown when created, answered when answered), ``round`` for a
+    round held, ``pair``, ``met``, ``not_met`` or ``skipped`` for the pairs of a round held
+    that week, ``joined`` for a member created, and ``first_tie`` for a member whose earliest
+    tie they still have was made that week: the events the impact report counts.
+    """
+    starts = datetime.combine(since, time(), UTC)
+    params = {"cid": community_id, "starts": starts, "ends": datetime.combine(until + timedelta(days=1), time(), UTC)}
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            """WITH tie_ends AS (
+                SELECT member_a AS member_id, created_at FROM connections WHERE community_id = %(cid)s
+                UNION ALL
+                SELECT member_b, created_at FROM connections WHERE community_id = %(cid)s),
+            events AS (
+                SELECT created_at AS at, 'shown' AS what FROM suggestions
+                 WHERE community_id = %(cid)s AND created_at >= %(starts)s AND created_at < %(ends)s
+                UNION ALL
+                SELECT outcome_at, outcome FROM suggestions
+                 WHERE community_id = %(cid)s AND outcome_at >= %(starts)s AND outcome_at < %(ends)s
+                UNION ALL
+                SELECT created_at, 'round' FROM rounds
+                 WHERE community_id = %(cid)s AND created_at >= %(starts)s AND created_at < %(ends)s
+                UNION ALL
+                SELECT r.created_at, o.what FROM rounds r
+                  JOIN round_pairs p ON p.community_id = r.community_id AND p.round_id = r.round_id
+                 CROSS JOIN LATERAL (VALUES ('pair'), (p.outcome)) AS o(what)
+                 WHERE r.community_id = %(cid)s AND r.created_at >= %(starts)s AND r.created_at < %(ends)s
+                   AND o.what IS NOT NULL
+                UNION ALL
+                SELECT created_at, 'joined' FROM members
+                 WHERE community_id = %(cid)s AND created_at >= %(starts)s AND created_at < %(ends)s
+                UNION ALL
+                SELECT first, 'first_tie' FROM (SELECT min(created_at) AS first FROM tie_ends GROUP BY member_id) f
+                 WHERE first >= %(starts)s AND first < %(ends)s)
+            SELECT date_bin('7 days', at, %(starts)s) AS week, what, count(*) AS count
+              FROM events GROUP BY 1, 2 ORDER BY 1, 2""",
+            params,
+        )
+        return await cur.fetchall()
