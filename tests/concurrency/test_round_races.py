@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from itertools import combinations
 
+import httpx
+
 from tests.concurrency.conftest import (
     Call,
     assert_no_server_errors,
@@ -67,9 +69,9 @@ def test_parallel_answers_to_a_pair_record_one_outcome_and_one_tie(shared_server
 def test_one_round_at_a_time_per_community(shared_server: LiveServer) -> None:
     keys = walking_club(shared_server)
     cid = community_id(shared_server, keys)
-    new_round(shared_server, keys, member_ids=MEMBERS[:2])  # the community's index is built: the race is not a cold start
+    new_round(shared_server, keys, member_ids=MEMBERS[:2])  # the index is built: the race is not a cold start
 
-    def post(http):  # type: ignore[no-untyped-def]
+    def post(http: httpx.Client) -> httpx.Response:
         return http.post(keys.url("/rounds"), json={}, headers=keys.organiser)
 
     responses = race(shared_server, [post] * 4)
@@ -91,7 +93,7 @@ def test_erasing_members_while_a_round_is_planned_leaves_no_pair_naming_them(sha
     new_round(shared_server, keys, member_ids=MEMBERS[:2])
     erased = MEMBERS[2:6]
 
-    def post(http):  # type: ignore[no-untyped-def]
+    def post(http: httpx.Client) -> httpx.Response:
         return http.post(keys.url("/rounds"), json={}, headers=keys.organiser)
 
     def erase(member_id: str) -> Call:
