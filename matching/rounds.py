@@ -22,7 +22,7 @@ pair as a trio (at most one per round); everyone else left out is listed with th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -46,6 +46,8 @@ ALL_PAIRS_UP_TO = 64
 """Rounds of at most this many members consider every pair."""
 PROFILE_ROWS_PER_BLOCK = 1024
 """Members whose profile similarities are computed at once (a dense block of this many rows)."""
+DENSE_PROFILE_CELLS = 16_000_000
+"""Round members times profile tags up to which the candidates' tags are held as a dense matrix."""
 ATTRIBUTE_SIMILARITY = 0.25
 """Profile similarity of one shared attribute value, against interest cosine (0..1)."""
 DEFAULT_AVOID_REPEAT_ROUNDS = 4
@@ -311,17 +313,25 @@ def _contains(keys: np.ndarray, u: np.ndarray, v: np.ndarray, n: int) -> np.ndar
 
 
 def _top_per_row(matrix: sp.csr_array, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(rows, cols)`` of the ``k`` largest stored entries of each row."""
-    coo = matrix.tocoo()
-    if coo.nnz == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    # One float sort: rows ascending, and within a row the largest entries first.
-    scaled = coo.data.astype(np.float64) / (float(coo.data.max()) * 1.001)
-    order = np.argsort(coo.row.astype(np.float64) + 1.0 - scaled, kind="stable")
-    rows, cols = coo.row[order].astype(np.int64), coo.col[order].astype(np.int64)
-    starts = np.searchsorted(rows, rows, side="left")
-    keep = np.arange(len(rows)) - starts < k
-    return rows[keep], cols[keep]
+    """``(rows, cols)`` of the ``k`` largest stored entries of each row, largest first; ties go
+    to the lower column."""
+    matrix = sp.csr_array(matrix)
+    matrix.sort_indices()
+    indptr, data = matrix.indptr, matrix.data
+    lengths = np.diff(indptr)
+    keep = np.ones(len(data), dtype=bool)
+    # Rows longer than k keep the entries above their k-th largest value, then the first at it.
+    for row in np.flatnonzero(lengths > k).tolist():
+        lo, hi = indptr[row], indptr[row + 1]
+        values = data[lo:hi]
+        threshold = np.partition(values, len(values) - k)[len(values) - k]
+        mask = values > threshold
+        mask[np.flatnonzero(values == threshold)[: k - int(mask.sum())]] = True
+        keep[lo:hi] = mask
+    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), lengths)[keep]
+    cols = matrix.indices[keep].astype(np.int64)
+    order = np.lexsort((cols, -data[keep], rows))
+    return rows[order], cols[order]
 
 
 def _candidate_pairs(
@@ -351,8 +361,11 @@ def _candidate_pairs(
     column_weight = np.where(index.tag_block == ATTRIBUTES_BLOCK, ATTRIBUTE_SIMILARITY, 1.0)
     queries = index.profile_queries[members] @ sp.diags_array(column_weight.astype(np.float32))
     candidates = tags[members].T.tocsr()
+    if candidates.shape[0] * candidates.shape[1] <= DENSE_PROFILE_CELLS:
+        candidates = candidates.toarray()  # a sparse block times a dense matrix is the faster product
     for start in range(0, len(members), PROFILE_ROWS_PER_BLOCK):
-        block = (queries[start : start + PROFILE_ROWS_PER_BLOCK] @ candidates).toarray()
+        product = queries[start : start + PROFILE_ROWS_PER_BLOCK] @ candidates
+        block = product if isinstance(product, np.ndarray) else product.toarray()
         rows = np.arange(start, start + len(block))
         block[rows - start, rows] = 0.0
         k = min(PROFILE_PARTNERS, block.shape[1] - 1)
@@ -416,7 +429,11 @@ def _pair_scores(
     if len(u) == 0:
         return np.empty(0), np.empty(0, dtype=bool)
     forward = _edge_features(index, u, v)
-    backward = _edge_features(index, v, u)
+    # Only needs, offers and degrees depend on the side: the rest is the same both ways.
+    backward = replace(
+        forward, candidates=u, needs_met=forward.offers_wanted, offers_wanted=forward.needs_met,
+        target_degree=forward.candidate_degree, candidate_degree=forward.target_degree,
+    )
     probabilities = []
     for features, targets in ((forward, u), (backward, v)):
         cold = index.ties.degree[targets] == 0

@@ -248,7 +248,7 @@ def test_matching_is_within_one_percent_of_the_exact_optimum(n: int, degree: int
 
 def test_greedy_with_local_improvement_alone_stays_close() -> None:
     u, v, w = random_graph(500, 6, 7)
-    ours = max_weight_matching(500, u, v, w, lp_edges=0)
+    ours = max_weight_matching(500, u, v, w, relaxation=False)
     exact = max_weight_matching(500, u, v, w)
     assert ours.weight >= 0.97 * exact.weight
     assert dual_bound(500, u, v, w) >= exact.weight - 1e-6
