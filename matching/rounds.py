@@ -4,7 +4,8 @@
 the best friends of friends by Adamic-Adar, the most alike profiles, and a few members drawn at
 random so nobody is left without options), drops every pair a hard rule forbids, scores the
 rest with the community's suggestion model from both sides, and pairs members by a
-maximum-weight matching (:mod:`matching.pairing`).
+maximum-weight matching (:mod:`matching.pairing`). Members whose candidates were all taken get
+a second chance: a matching among them, over every allowed pair (or many drawn at random).
 
 Hard rules: each member is in at most one group; never two members already tied, blocked
 (either way), with a declined suggestion between them, or one of them not open to suggestions;
@@ -44,6 +45,10 @@ RANDOM_PARTNERS = 3
 """Members drawn at random per member, so that every member has options."""
 ALL_PAIRS_UP_TO = 64
 """Rounds of at most this many members consider every pair."""
+ALL_LEFTOVER_PAIRS_UP_TO = 400
+"""Members left over by the matching, up to this many, are offered every pair among them."""
+LEFTOVER_PARTNERS = 40
+"""Partners drawn at random for each member left over when there are more."""
 PROFILE_ROWS_PER_BLOCK = 1024
 """Members whose profile similarities are computed at once (a dense block of this many rows)."""
 DENSE_PROFILE_CELLS = 16_000_000
@@ -198,6 +203,31 @@ def plan_round(
 
     has_partner = np.zeros(n, dtype=bool)
     has_partner[u] = has_partner[v] = True
+    # A second chance: members whose candidates were all taken may still meet each other.
+    leftover = members[(mate < 0) & has_partner[members]]
+    extra_u, extra_v = _leftover_pairs(leftover, formats, languages, forbidden, n, rng)
+    if len(extra_u):
+        extra_score, extra_crosses = _pair_scores(index, extra_u, extra_v, bridging_weight)
+        extra_weight = extra_score * (priority[extra_u] + priority[extra_v]) / 2.0
+        spot = np.full(n, -1, dtype=np.int64)
+        spot[leftover] = np.arange(len(leftover))
+        second = max_weight_matching(len(leftover), spot[extra_u], spot[extra_v], extra_weight)
+        u, v = np.concatenate([u, extra_u]), np.concatenate([v, extra_v])
+        order = np.argsort(u * n + v)
+        u, v = u[order], v[order]
+        score = np.concatenate([score, extra_score])[order]
+        crosses = np.concatenate([crosses, extra_crosses])[order]
+        weight = np.concatenate([weight, extra_weight])[order]
+        keys = u * n + v
+        for a_local, b_local in second.pairs():
+            a, b = int(leftover[a_local]), int(leftover[b_local])
+            chosen.append([a, b])
+            group_weight.append(float(weight[edge(a, b)]))
+            mate[local[a]], mate[local[b]] = local[b], local[a]
+        objective += second.weight
+        # A matching of all these edges splits into one of the candidate graph and one among
+        # the leftovers, so the two bounds add up.
+        bound += second.bound
     free = [int(members[k]) for k in np.flatnonzero(mate < 0).tolist()]
     free.sort(key=lambda i: -priority[i])
     trio_formed = False
@@ -419,6 +449,31 @@ def _add_fallback_pairs(
     v = np.concatenate(extra_v)
     keys = np.unique(u * n + v)
     return keys // n, keys % n
+
+
+def _leftover_pairs(
+    leftover: np.ndarray,
+    formats: np.ndarray,
+    languages: Sequence[frozenset[str]],
+    forbidden: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Allowed pairs ``u < v`` among members left over: every pair of up to
+    ``ALL_LEFTOVER_PAIRS_UP_TO`` members, else ``LEFTOVER_PARTNERS`` drawn at random each."""
+    if len(leftover) < 2:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    if len(leftover) <= ALL_LEFTOVER_PAIRS_UP_TO:
+        first, second = np.triu_indices(len(leftover), k=1)
+        u, v = leftover[first], leftover[second]
+    else:
+        draws = rng.integers(0, len(leftover), size=(len(leftover), LEFTOVER_PARTNERS))
+        u, v = np.repeat(leftover, LEFTOVER_PARTNERS), leftover[draws.ravel()]
+    u, v = np.minimum(u, v), np.maximum(u, v)
+    keys = np.unique(u[u != v] * n + v[u != v])
+    u, v = keys // n, keys % n
+    allowed = _compatible(formats, languages, u, v) & ~_contains(forbidden, u, v, n)
+    return u[allowed], v[allowed]
 
 
 def _pair_scores(
