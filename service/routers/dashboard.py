@@ -68,10 +68,13 @@ class _Built:
 
 @dataclass
 class DashboardCache:
-    """The latest build per community in this process, and one lock per community so it is built once."""
+    """The latest build per community in this process, and one lock per community so it is built once;
+    for large communities, the "Is it working?" figures of recent windows too."""
 
     builds: dict[int, _Built] = field(default_factory=dict)
     locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+    impact: dict[tuple[int, date, date, int], tuple[float, dict[str, Any], list[impact.Week]]] = field(
+        default_factory=dict)
 
 
 def _cache(request: Request) -> DashboardCache:
@@ -183,6 +186,26 @@ async def _build(request: Request, community: CommunityRow) -> DashboardData:
         return data
 
 
+async def _impact(
+    request: Request, conn: AsyncConnection, community_id: int, window: _Window, k: int, *, large: bool
+) -> tuple[dict[str, Any], list[impact.Week]]:
+    """The window's figures and weeks. A large community's are kept for ``LARGE_REUSE_S``: each
+    reads every tie of the community once (about a second per million)."""
+    key = (community_id, window.since, window.until, k)
+    cache = _cache(request).impact
+    kept = cache.get(key)
+    if large and kept is not None and time.monotonic() - kept[0] < LARGE_REUSE_S:
+        return kept[1], kept[2]
+    attributes = await impact_repository.attribute_names(conn, community_id)
+    effect = await impact.report(conn, community_id, window.since, window.until, attributes, k)
+    weeks = await impact.weekly(conn, community_id, window.since, window.until)
+    if large:
+        cache[key] = (time.monotonic(), effect, weeks)
+        while len(cache) > CACHED_COMMUNITIES:
+            del cache[min(cache, key=lambda oldest: cache[oldest][0])]
+    return effect, weeks
+
+
 @router.get("")
 async def dashboard(slug: SlugPath, request: Request, conn: Conn) -> Response:
     """The dashboard, or the sign-in form when there is no valid session."""
@@ -208,9 +231,8 @@ async def dashboard(slug: SlugPath, request: Request, conn: Conn) -> Response:
     previous = snapshots[-1] if snapshots else None
     window = _impact_window(request)
     k = CommunitySettings.from_stored(community.settings).report_min_group_size
-    attributes = await impact_repository.attribute_names(conn, community.community_id)
-    effect = await impact.report(conn, community.community_id, window.since, window.until, attributes, k)
-    weeks = await impact.weekly(conn, community.community_id, window.since, window.until)
+    effect, weeks = await _impact(request, conn, community.community_id, window, k,
+                                  large=report["connections"] > reports.SYNC_MAX_TIES)
     context = {
         "slug": slug,
         "community": community,
@@ -237,6 +259,7 @@ async def dashboard(slug: SlugPath, request: Request, conn: Conn) -> Response:
         "impact_cards": view.impact_cards(effect),
         "impact_groups": view.impact_groups(effect),
         "impact_k": k,
+        "impact_large": report["connections"] > reports.SYNC_MAX_TIES,
         "weeks": weeks,
         "week_label": view.week_label,
         "impact_series": view.impact_series(weeks),

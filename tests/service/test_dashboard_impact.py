@@ -6,10 +6,14 @@ import csv
 import io
 import json
 import re
+from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from belonging.service import reports
+from belonging.service.routers import dashboard
 from tests.conftest import CommunityKeys
 from tests.service.impact_history import WINDOW, write_history
 from tests.service.test_dashboard import sign_in
@@ -132,3 +136,19 @@ def test_the_api_and_the_page_agree(signed_in: TestClient, community: CommunityK
     assert card(page, "accepted")[0] == str(body["suggestions"]["accepted"])
     assert card(page, "met")[0] == str(body["rounds"]["met"])
     assert card(page, "left_isolation")[0] == str(body["left_isolation"]["total"])
+
+
+def test_a_large_communitys_figures_are_kept_for_a_while(
+    signed_in: TestClient, community: CommunityKeys, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reports, "SYNC_MAX_TIES", 0)  # every community counts as large
+    page = signed_in.get(f"/dashboard/{community.slug}{OCTOBER}").text
+    assert card(page, "accepted")[0] == "2" and "refreshed at most every 15 minutes" in page
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO suggestions (community_id, member_id, candidate_id, score, model_version, created_at,"
+                     " outcome, outcome_at) SELECT community_id, 'new2', 'old4', 0.5, 'test', %s, 'accepted', %s"
+                     " FROM communities WHERE slug = %s",
+                     (datetime(2026, 10, 6, tzinfo=UTC), datetime(2026, 10, 7, tzinfo=UTC), community.slug))
+    assert card(signed_in.get(f"/dashboard/{community.slug}{OCTOBER}").text, "accepted")[0] == "2"
+    monkeypatch.setattr(dashboard, "LARGE_REUSE_S", 0)
+    assert card(signed_in.get(f"/dashboard/{community.slug}{OCTOBER}").text, "accepted")[0] == "3"
