@@ -66,9 +66,10 @@ first_ties AS (SELECT member_id, min(created_at) AS first_at FROM tie_ends GROUP
 #: The kind of ``f.member_id``'s first tie (``first_kind``; with two made at once, the first kind in order).
 _FIRST_KIND = """LEFT JOIN LATERAL (
     SELECT kind AS first_kind FROM connections c
-     WHERE c.community_id = %(cid)s AND (c.member_a = f.member_id OR c.member_b = f.member_id)
+     WHERE f.first_at >= %(starts)s AND f.first_at < %(ends)s  -- looked up only when in the window
+       AND c.community_id = %(cid)s AND (c.member_a = f.member_id OR c.member_b = f.member_id)
        AND c.created_at = f.first_at
-     ORDER BY kind LIMIT 1) k ON f.first_at >= %(starts)s AND f.first_at < %(ends)s"""
+     ORDER BY kind LIMIT 1) k ON true"""
 
 
 async def members_and_first_ties(
