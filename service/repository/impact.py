@@ -46,10 +46,10 @@ async def round_pairs(conn: AsyncConnection, community_id: int, since: date, unt
         await cur.execute(
             """SELECT r.round_id, p.pair_id, p.outcome,
                    coalesce((SELECT array_agg(pm.member_id ORDER BY pm.member_id) FROM round_pair_members pm
-                              WHERE pm.community_id = p.community_id AND pm.pair_id = p.pair_id),
+                              WHERE pm.community_id = %(cid)s AND pm.pair_id = p.pair_id),
                             '{}') AS member_ids
               FROM rounds r
-              LEFT JOIN round_pairs p ON p.community_id = r.community_id AND p.round_id = r.round_id
+              LEFT JOIN round_pairs p ON p.community_id = %(cid)s AND p.round_id = r.round_id
              WHERE r.community_id = %(cid)s AND r.created_at >= %(starts)s AND r.created_at < %(ends)s""",
             _bounds(community_id, since, until),
         )
@@ -147,7 +147,7 @@ async def weekly_counts(conn: AsyncConnection, community_id: int, since: date, u
                  WHERE community_id = %(cid)s AND created_at >= %(starts)s AND created_at < %(ends)s
                 UNION ALL
                 SELECT r.created_at, o.what FROM rounds r
-                  JOIN round_pairs p ON p.community_id = r.community_id AND p.round_id = r.round_id
+                  JOIN round_pairs p ON p.community_id = %(cid)s AND p.round_id = r.round_id
                  CROSS JOIN LATERAL (VALUES ('pair'), (p.outcome)) AS o(what)
                  WHERE r.community_id = %(cid)s AND r.created_at >= %(starts)s AND r.created_at < %(ends)s
                    AND o.what IS NOT NULL
