@@ -82,11 +82,11 @@ class SuggestionIndex:
         Models for targets with ties and targets without.
     """
 
-    member_ids: list[str]
-    position: dict[str, int]
+    member_ids: Sequence[str]
+    position: Mapping[str, int]
     adjacency: sp.csr_array
     ties: TieView
-    display_names: list[str | None]
+    display_names: Sequence[str | None]
     interests: sp.csr_array
     interest_vocabulary: list[str]
     needs: sp.csr_array

@@ -35,6 +35,7 @@ from belonging.service.routers import (
     suggestions,
 )
 from belonging.service.routers import metrics as metrics_router
+from belonging.service.shared_indexes import SharedIndexes
 
 log = logging.getLogger("belonging.app")
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with open_pool(url, settings) as pool:
                 app.state.pool = pool
                 app.state.indexes = IndexCache(pool)
+                app.state.shared_indexes = SharedIndexes(settings, url)
                 app.state.key_usage = KeyUsage(pool)
                 worker = Worker(pool, app.state, schedule=app.state.schedule)
                 if settings.run_worker:
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 finally:
                     await worker.stop()
                     await app.state.indexes.close()
+                    await app.state.shared_indexes.close()
                     await app.state.key_usage.close()
         finally:
             metrics.process_stopped()

@@ -28,6 +28,16 @@ class Settings(BaseSettings):
     # the limit off. Counted per process: see "Rate limits" in the README.
     rate_limit_per_minute: int = Field(default=1200, ge=0)
 
+    # Suggestion index overlay: past this many members changed since the build (or this share of
+    # the community, whichever is larger) a new build is made in the background.
+    index_compact_after_changes: int = Field(default=500, ge=1)
+    index_compact_after_share: float = Field(default=0.01, gt=0, le=1)
+
+    @property
+    def index_dir(self) -> Path:
+        """Where suggestion index builds are written and mapped from (see service/index_builds.py)."""
+        return self.data_dir / "indexes"
+
     @property
     def admin_token_file(self) -> Path:
         return self.data_dir / "admin_token"
