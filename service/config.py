@@ -22,8 +22,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     max_import_bytes: int = 512_000_000
     log_level: str = "INFO"
-    # Run the daily snapshot / job worker inside the API process.
+    # Run the daily snapshot / job worker inside the API process (in one process of all that
+    # serve the database: the one holding the leader lock).
     run_worker: bool = True
+    # Worker processes of ``belonging serve``: a number, or "auto" for one per CPU core.
+    workers: str = "1"
     # Requests per minute each community key may make, in bursts up to the same number; 0 turns
     # the limit off. Counted per process: see "Rate limits" in the README.
     rate_limit_per_minute: int = Field(default=1200, ge=0)

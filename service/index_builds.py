@@ -41,7 +41,7 @@ from belonging.matching import stored
 from belonging.service import logs
 from belonging.service.config import Settings
 from belonging.service.indexes import CommunityModel
-from belonging.service.repository import locks, snapshot
+from belonging.service.repository import changes, locks, snapshot
 
 log = logging.getLogger("belonging.index_builds")
 
@@ -49,6 +49,10 @@ KEEP_BUILDS = 2
 """Builds kept per community however old: the newest and the one before it."""
 OLD_BUILD_SECONDS = 300
 """Older builds are removed once this old (a process picks up a new build within a second)."""
+SERVE_BUILDS_FOR_DAYS = 6
+"""Builds older than this are never served: the change rows an overlay needs may be gone."""
+CHANGES_KEPT_DAYS = 7
+"""Change rows (``community_changes``) older than this are removed by the next build."""
 CLAIMED_ELSEWHERE = 3
 """Exit status of the build command when another process is building the community."""
 
@@ -149,6 +153,7 @@ async def build(database_url: str, root: Path, community_id: int) -> tuple[Build
         data = await snapshot.load(conn, community_id)
         built, size = write(root, community_id, data)
         remove_old(root, community_id)
+        await changes.forget_before(conn, community_id, CHANGES_KEPT_DAYS)
     log.info("community index written", extra={
         "community_id": community_id, "revision": built.revision, "bytes": size,
         "seconds": round(time.perf_counter() - started, 3)})

@@ -10,11 +10,13 @@ brought up to date by a small overlay read from PostgreSQL.
   the community's revision moved (the key check reads the revision anyway). Only what changed
   since the overlay's own revision is read, so a write costs the next request one small read in
   each process, and a request never waits for a build once any build exists.
-* Compaction: when the overlay holds more than ``max(index_compact_after_changes,
-  index_compact_after_share × members)`` members, or any change for longer than
-  ``COMPACT_AFTER_SECONDS``, a new build is made in a separate process (its CPU never holds
-  this process's event loop); the claim (``locks.try_index_build``) makes it one build per
-  machine however many workers notice.
+* Builds run in a process of their own (``python -m belonging.service.index_builds``), so their
+  CPU never holds a serving process's event loop and their peak memory never stays with it. The
+  first request for a community with no build on this machine waits for one; after that,
+  compaction makes new builds in the background: when the overlay holds more than
+  ``max(index_compact_after_changes, index_compact_after_share × members)`` members, or any
+  change for longer than ``COMPACT_AFTER_SECONDS``. The claim (``locks.try_index_build``)
+  makes it one build per machine however many workers notice.
 
 What the overlay changes: the asking member is served as they are now (a member who joined a
 moment ago with one tie gets their friend's neighbourhood; changed interests, needs, ties and
@@ -53,9 +55,6 @@ COMPACT_AFTER_SECONDS = 600
 """A build with changes after it is replaced after this long, so new members become candidates."""
 RETRY_COMPACTION_SECONDS = 10
 """After a compaction that failed or was claimed elsewhere, wait this long before trying again."""
-SERVE_BUILDS_FOR_DAYS = 6
-"""Builds older than this are not served (change rows are kept for ``CHANGES_KEPT_DAYS``)."""
-CHANGES_KEPT_DAYS = 7
 
 
 @dataclass
@@ -156,7 +155,7 @@ class SharedIndexes:
 
     async def _switch_to_newest(self, community_id: int, served: Served | None) -> Served | None:
         build = index_builds.newest(self.root, community_id)
-        if build is not None and build.age_seconds > SERVE_BUILDS_FOR_DAYS * 86_400:
+        if build is not None and build.age_seconds > index_builds.SERVE_BUILDS_FOR_DAYS * 86_400:
             build = None
         if served is not None:
             served.checked_at = time.monotonic()
@@ -190,17 +189,11 @@ class SharedIndexes:
                 served = await self._switch_to_newest(community_id, self._served.get(community_id))
                 if served is not None:
                     return served
-                started = time.perf_counter()
-                try:
-                    result = await asyncio.to_thread(
-                        index_builds.build_in_this_thread, self.database_url, self.root, community_id)
-                except Exception:
-                    metrics.INDEX_BUILD_FAILURES.inc()
-                    raise
-                if result is None:
+                status = await self._run_build(community_id)
+                if status == index_builds.CLAIMED_ELSEWHERE:
                     await asyncio.sleep(0.2)  # another process is building it
-                else:
-                    metrics.INDEX_BUILD_SECONDS.observe(time.perf_counter() - started)
+                elif status != 0:
+                    raise RuntimeError(f"building the suggestion index of community {community_id} failed")
 
     async def _catch_up(self, conn: AsyncConnection, community_id: int, revision: int) -> Served:
         async with self._lock(community_id):
@@ -244,10 +237,16 @@ class SharedIndexes:
         self._compacting[community_id] = asyncio.get_running_loop().create_task(self._compact(community_id))
 
     async def _compact(self, community_id: int) -> None:
-        """Build the community in a process of its own; this process switches on a later request."""
+        """Build the community anew; this process switches to the build on a later request."""
+        status = await self._run_build(community_id)
+        if status not in (0, index_builds.CLAIMED_ELSEWHERE):
+            log.error("background index build failed", extra={"community_id": community_id, "status": status})
+
+    async def _run_build(self, community_id: int) -> int:
+        """Build in a process of its own, so that its seconds of CPU and its peak memory (the whole
+        community as Python objects) never stay with a serving process. Returns its exit status."""
         started = time.perf_counter()
-        env = os.environ | {"DATABASE_URL": self.database_url,
-                            "BELONGING_DATA_DIR": str(self.root.parent)}
+        env = os.environ | {"DATABASE_URL": self.database_url, "BELONGING_DATA_DIR": str(self.root.parent)}
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "belonging.service.index_builds", str(community_id), env=env)
         try:
@@ -260,7 +259,7 @@ class SharedIndexes:
             metrics.INDEX_BUILD_SECONDS.observe(time.perf_counter() - started)
         elif status != index_builds.CLAIMED_ELSEWHERE:
             metrics.INDEX_BUILD_FAILURES.inc()
-            log.error("background index build failed", extra={"community_id": community_id, "status": status})
+        return status
 
     async def close(self) -> None:
         for task in self._compacting.values():

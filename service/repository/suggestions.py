@@ -13,34 +13,6 @@ from psycopg.types.json import Jsonb
 from belonging.service.repository import locks
 
 
-async def boundaries(conn: AsyncConnection, community_id: int, member_id: str) -> set[str] | None:
-    """Members never to suggest to ``member_id``: ties, blocks and declined pairs, either way.
-
-    None when the member does not exist. Both reads go to the server in one round trip.
-    """
-    params = {"cid": community_id, "mid": member_id}
-    async with conn.pipeline():
-        member = await conn.execute(
-            "SELECT 1 FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s", params
-        )
-        excluded = await conn.execute(
-            """
-            SELECT member_b FROM connections WHERE community_id = %(cid)s AND member_a = %(mid)s
-            UNION SELECT member_a FROM connections WHERE community_id = %(cid)s AND member_b = %(mid)s
-            UNION SELECT blocked_id FROM blocks WHERE community_id = %(cid)s AND member_id = %(mid)s
-            UNION SELECT member_id FROM blocks WHERE community_id = %(cid)s AND blocked_id = %(mid)s
-            UNION SELECT candidate_id FROM suggestions
-                  WHERE community_id = %(cid)s AND member_id = %(mid)s AND outcome = 'declined'
-            UNION SELECT member_id FROM suggestions
-                  WHERE community_id = %(cid)s AND candidate_id = %(mid)s AND outcome = 'declined'
-            """,
-            params,
-        )
-    if await member.fetchone() is None:
-        return None
-    return {r[0] for r in await excluded.fetchall()}
-
-
 @dataclass(frozen=True)
 class Proposed:
     """What :func:`propose` recorded: ``(candidate_id, suggestion_id)`` in rank order, and whether
