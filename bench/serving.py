@@ -57,10 +57,9 @@ end
 
 
 def service_processes(running: Service) -> list[psutil.Process]:
-    """The server and its workers; index builds (short-lived, a process each) are left out."""
+    """The server and its workers; index builds (short-lived processes the workers fork) are left out."""
     root = psutil.Process(running.process.pid)
-    return [root, *(p for p in root.children(recursive=True)
-                    if "belonging.service.index_builds" not in " ".join(p.cmdline()))]
+    return [root, *root.children()]
 
 
 def memory_mb(running: Service) -> tuple[float, float]:

@@ -16,9 +16,10 @@ keep serving the build they have. The builder also removes old builds: all but t
 keeps reading it (the kernel frees unlinked files when their last mapping goes), and every
 process moves to the newest build within a second of its next request.
 
-Run as ``python -m belonging.service.index_builds <community_id>`` (what background compaction
-does, so that a build's seconds of CPU never hold a serving process's event loop): exit status
-0 when it built, 3 when another process holds the claim.
+The service forks a process per build (:func:`start_build_process`), so that a build's seconds of
+CPU never hold a serving process's event loop and its peak memory leaves with it. Operators can
+build ahead of traffic with ``python -m belonging.service.index_builds <community_id>``: exit
+status 0 when it built, 3 when another process holds the claim.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import sys
 import time
@@ -162,6 +164,41 @@ async def build(database_url: str, root: Path, community_id: int) -> tuple[Build
 
 def build_in_this_thread(database_url: str, root: Path, community_id: int) -> tuple[Build, int] | None:
     return asyncio.run(build(database_url, root, community_id))
+
+
+def start_build_process(database_url: str, root: Path, community_id: int) -> int:
+    """Fork a process that builds the community and exits; returns its pid.
+
+    Its exit status is 0 when it built, ``CLAIMED_ELSEWHERE`` when another process holds the
+    claim, 1 when the build failed. Forked, not spawned, so it starts in milliseconds with the
+    modules already imported. Call it from a thread that runs no event loop
+    (``asyncio.to_thread``): the child runs only this function, on that thread, with a loop of
+    its own, and leaves with ``os._exit`` so that nothing it inherited (the parent's pool
+    connections) is closed or finalised from the child.
+    """
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 1
+    try:
+        # The serving process's signal handling is not the child's: a signal must not wake its loop.
+        signal.set_wakeup_fd(-1)
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_DFL)
+        status = 0 if build_in_this_thread(database_url, root, community_id) is not None else CLAIMED_ELSEWHERE
+    except BaseException:
+        log.exception("index build failed", extra={"community_id": community_id})
+    finally:
+        try:
+            sys.stderr.flush()
+        finally:
+            os._exit(status)
+
+
+def wait_for_build_process(pid: int) -> int:
+    """Wait for a build process to end; its exit status (negative: the signal that ended it)."""
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
 
 
 def main(argv: list[str] | None = None) -> None:

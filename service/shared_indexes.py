@@ -10,7 +10,7 @@ brought up to date by a small overlay read from PostgreSQL.
   the community's revision moved (the key check reads the revision anyway). Only what changed
   since the overlay's own revision is read, so a write costs the next request one small read in
   each process, and a request never waits for a build once any build exists.
-* Builds run in a process of their own (``python -m belonging.service.index_builds``), so their
+* Builds run in a process of their own (forked, see ``index_builds.start_build_process``), so their
   CPU never holds a serving process's event loop and their peak memory never stays with it. The
   first request for a community with no build on this machine waits for one; after that,
   compaction makes new builds in the background: when the overlay holds more than
@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sys
+import signal
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -113,6 +113,7 @@ class SharedIndexes:
         self._locks: dict[int, asyncio.Lock] = {}
         self._compacting: dict[int, asyncio.Task] = {}
         self._next_compaction: dict[int, float] = {}
+        self._building: set[int] = set()
 
     def _lock(self, community_id: int) -> asyncio.Lock:
         return self._locks.setdefault(community_id, asyncio.Lock())
@@ -193,7 +194,8 @@ class SharedIndexes:
                 if status == index_builds.CLAIMED_ELSEWHERE:
                     await asyncio.sleep(0.2)  # another process is building it
                 elif status != 0:
-                    raise RuntimeError(f"building the suggestion index of community {community_id} failed")
+                    raise RuntimeError(f"building the suggestion index of community {community_id} failed"
+                                       f" (exit status {status})")
 
     async def _catch_up(self, conn: AsyncConnection, community_id: int, revision: int) -> Served:
         async with self._lock(community_id):
@@ -246,15 +248,17 @@ class SharedIndexes:
         """Build in a process of its own, so that its seconds of CPU and its peak memory (the whole
         community as Python objects) never stay with a serving process. Returns its exit status."""
         started = time.perf_counter()
-        env = os.environ | {"DATABASE_URL": self.database_url, "BELONGING_DATA_DIR": str(self.root.parent)}
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "belonging.service.index_builds", str(community_id), env=env)
+        pid = await asyncio.to_thread(index_builds.start_build_process, self.database_url, self.root, community_id)
+        self._building.add(pid)
+        waiting = asyncio.ensure_future(asyncio.to_thread(index_builds.wait_for_build_process, pid))
         try:
-            status = await process.wait()
-        except asyncio.CancelledError:
-            process.kill()
-            await process.wait()
+            status = await asyncio.shield(waiting)
+        except asyncio.CancelledError:  # the server is stopping: so does the build
+            os.kill(pid, signal.SIGKILL)
+            await waiting
             raise
+        finally:
+            self._building.discard(pid)
         if status == 0:
             metrics.INDEX_BUILD_SECONDS.observe(time.perf_counter() - started)
         elif status != index_builds.CLAIMED_ELSEWHERE:
@@ -262,6 +266,8 @@ class SharedIndexes:
         return status
 
     async def close(self) -> None:
+        for pid in list(self._building):
+            os.kill(pid, signal.SIGKILL)
         for task in self._compacting.values():
             task.cancel()
         await asyncio.gather(*self._compacting.values(), return_exceptions=True)

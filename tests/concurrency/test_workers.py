@@ -163,9 +163,8 @@ def test_killing_the_server_mid_build_leaves_the_previous_build_serving(database
             while waiting_on(database, "blocks") < 2:
                 assert asking.is_alive()
                 threading.Event().wait(0.05)
-            builders = [p for w in workers(server) for p in w.children()
-                        if "belonging.service.index_builds" in " ".join(p.cmdline())]
-            assert builders, "no build was running"
+            # A build is a process a worker forked.
+            assert [p for w in workers(server) for p in w.children()], "no build was running"
             server.kill()
             asking.join()
             holder.rollback()
