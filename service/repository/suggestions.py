@@ -26,7 +26,9 @@ async def propose(
     conn: AsyncConnection, community_id: int, member_id: str, ranked: Sequence[dict[str, Any]], *,
     limit: int, max_exposures: int, model_version: str,
 ) -> Proposed:
-    """Record the first ``limit`` of ``ranked`` that may still be shown, in one round trip.
+    """Record the first ``limit`` of ``ranked`` that may still be shown, in one round trip, committed.
+
+    ``conn`` must be in autocommit (no transaction open): this opens and commits its own.
 
     A candidate is kept when they are still a member open to suggestions, not tied to the
     member, not blocked by or blocking them, not in a declined suggestion with them either way,
@@ -38,14 +40,16 @@ async def propose(
     with a snapshot taken after those locks, so it sees every exposure an earlier holder
     committed. The member and the kept candidates are locked against erasure (``FOR KEY
     SHARE``) as they are read, so a member erased meanwhile is skipped rather than failing the
-    request. Every statement, and the commit that follows, travel without waiting for each other:
-    the commit does not wait for its WAL to reach disk (``synchronous_commit = off`` for this
-    transaction only), so a crash can lose the suggestions recorded in its last moments (see
-    the README); feedback and every other write still commit synchronously.
+    request. The commit does not wait for its WAL to reach disk (``synchronous_commit = off`` for
+    this transaction only), so a crash of PostgreSQL can lose the suggestions recorded in its
+    last moments (see the README); feedback and every other write still commit synchronously.
     """
     params = {"cid": community_id, "mid": member_id}
-    candidates = [r["member_id"] for r in ranked][: max(0, len(ranked))]
-    async with conn.pipeline():
+    candidates = [r["member_id"] for r in ranked]
+    cur = None
+    # Queued, then sent with one sync: BEGIN, the setting, the locks, the recording, the check
+    # and COMMIT travel together, and the exposure locks are held only while the server runs them.
+    async with conn.pipeline(), conn.transaction():
         await conn.execute("SET LOCAL synchronous_commit = off")
         if candidates and limit > 0:
             await locks.exposures(conn, community_id, candidates)
@@ -99,8 +103,6 @@ async def propose(
                     "reasons": [Jsonb(r["reasons"]) for r in ranked],
                 },
             )
-        else:
-            cur = None
         exists = await conn.execute(
             "SELECT 1 FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s", params)
     recorded = [] if cur is None else [(candidate, suggestion_id) for candidate, suggestion_id in await cur.fetchall()]

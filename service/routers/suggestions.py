@@ -8,7 +8,13 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from belonging.matching.suggest import suggest_for
-from belonging.service.deps import KEYED_ROUTE_ERRORS, Conn, PlatformCommunity
+from belonging.service.deps import (
+    KEYED_ROUTE_ERRORS,
+    AutocommitConn,
+    Conn,
+    PlatformCommunity,
+    PlatformCommunityAutocommit,
+)
 from belonging.service.errors import ApiError, conflict, not_found, problem_response, problem_responses
 from belonging.service.params import MemberIdPath, SuggestionIdPath
 from belonging.service.repository import changes, connections
@@ -56,7 +62,7 @@ class Feedback(BaseModel):
 
 @router.get("/members/{member_id}/suggestions", response_model=Suggestions, responses=problem_responses(404))
 async def get_suggestions(
-    member_id: MemberIdPath, request: Request, community: PlatformCommunity, conn: Conn,
+    member_id: MemberIdPath, request: Request, community: PlatformCommunityAutocommit, conn: AutocommitConn,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> dict:
     """People for this member to meet, best first, each with reasons they can understand."""
