@@ -56,8 +56,10 @@ async def propose(
             cur = await conn.execute(
                 """
                 WITH ranked AS (
-                    SELECT * FROM unnest(%(candidates)s::text[], %(scores)s::real[], %(reasons)s::jsonb[])
-                             WITH ORDINALITY AS r(candidate_id, score, reasons, position)
+                    -- One JSON document, not three arrays: a jsonb[] of reasons is slow to encode.
+                    SELECT e->>'member_id' AS candidate_id, (e->>'score')::real AS score, e->'reasons' AS reasons,
+                           position
+                      FROM jsonb_array_elements(%(ranked)s::jsonb) WITH ORDINALITY AS r(e, position)
                 ), kept AS (
                     SELECT r.*, pending.suggestion_id AS pending_id
                       FROM ranked r
@@ -98,9 +100,9 @@ async def propose(
                  ORDER BY k.position
                 """,
                 params | {
-                    "version": model_version, "cap": max_exposures, "limit": limit, "candidates": candidates,
-                    "scores": [r["score"] for r in ranked],
-                    "reasons": [Jsonb(r["reasons"]) for r in ranked],
+                    "version": model_version, "cap": max_exposures, "limit": limit,
+                    "ranked": Jsonb([{"member_id": r["member_id"], "score": r["score"], "reasons": r["reasons"]}
+                                     for r in ranked]),
                 },
             )
         exists = await conn.execute(
