@@ -63,13 +63,16 @@ def service_processes(running: Service) -> list[psutil.Process]:
     return [root, *root.children()]
 
 
-def memory_mb(running: Service) -> tuple[float, float]:
-    """(proportional set size, resident set size) of all service processes, in MB."""
+def memory_mb(running: Service, label: str) -> tuple[float, float]:
+    """(proportional set size, resident set size) of all service processes, in MB; prints each."""
     pss = rss = 0
+    each = []
     for process in service_processes(running):
         info = process.memory_full_info()
         pss += info.pss
         rss += info.rss
+        each.append(f"{process.pid}: {info.pss / 1e6:.0f}")
+    print(f"memory {label} (PSS MB per process): {', '.join(each)}", file=sys.stderr)
     return pss / 1e6, rss / 1e6
 
 
@@ -129,7 +132,7 @@ def main() -> None:
     with service(args=("--workers", str(workers)), env=env) as running:
         base = running.base_url
         touch_every_worker(running, "/healthz", {}, workers)
-        idle_pss, idle_rss = memory_mb(running)
+        idle_pss, idle_rss = memory_mb(running, "idle")
         keys = httpx.post(base + "/v1/communities", json={"slug": "synthetic", "name": "Synthetic"},
                           headers={"Authorization": f"Bearer {ADMIN}"}).json()
         asyncio.run(load(running.database_url, "synthetic", members, ties))
@@ -169,7 +172,7 @@ def main() -> None:
             script.write_text(WRK_SCRIPT.replace("MEMBERS", str(members)).replace("KEY", keys["platform_key"]))
             rps, failed = wrk(base, str(script), seconds)
         health_rps, health_failed = wrk(base, "/healthz", seconds)
-        serving_pss, serving_rss = memory_mb(running)
+        serving_pss, serving_rss = memory_mb(running, "serving")
 
         fresh_times, served_from_friend = [], 0
         with httpx.Client(base_url=base, timeout=600) as client:
