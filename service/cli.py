@@ -144,8 +144,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             print(f"  Workers:      {workers}")
         sys.stdout.flush()
         os.environ["DATABASE_URL"] = db.url
+        # With several workers uvicorn restarts one that misses a health check; a report or a
+        # placement computing in a worker thread can hold the interpreter for seconds (igraph
+        # keeps it), which is busy, not hung.
         uvicorn.run("belonging.service.app:create_worker_app", factory=True, host=args.host, port=args.port,
-                    log_config=None, workers=workers, access_log=False)
+                    log_config=None, workers=workers, access_log=False, timeout_worker_healthcheck=120)
 
 
 # --- migrate ------------------------------------------------------------------------------------
