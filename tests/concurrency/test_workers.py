@@ -213,3 +213,28 @@ def test_background_jobs_run_in_one_worker_at_a_time_and_another_takes_over(data
             conn.execute("SELECT pg_terminate_backend(%s)", (leader,))
         (successor,) = leaders(database, lambda found: len(found) == 1 and found[0] != leader)
         assert successor != leader
+
+
+def test_a_killed_server_loses_no_suggestion_it_answered_nor_any_feedback(database: str, tmp_path: Path) -> None:
+    """What the README promises: only a crash of PostgreSQL itself can lose the last moment of
+    recorded suggestions; the service dying loses nothing it answered."""
+    data = tmp_path / "live"
+    with serving(database, data, args=("--workers", "2")) as server:
+        keys = load(server)
+        with server.client() as http:
+            shown = suggestions(http, keys, "hal")
+            accepted = http.post(keys.url(f"/suggestions/{shown[0]['suggestion_id']}/feedback"),
+                                 json={"outcome": "accepted"}, headers=keys.platform)
+            assert accepted.status_code == 200, accepted.text
+            again = suggestions(http, keys, "dan")
+        server.kill()
+    with psycopg.connect(database) as conn:
+        recorded = {row[0]: row[1] for row in conn.execute("SELECT suggestion_id::text, outcome FROM suggestions")}
+    assert {s["suggestion_id"] for s in shown + again} <= set(recorded)
+    assert recorded[shown[0]["suggestion_id"]] == "accepted"
+    with serving(database, data, args=("--workers", "2")) as server, server.client() as http:
+        tied = http.get(keys.url("/members/hal/connections"), headers=keys.platform)
+        assert shown[0]["member_id"] in tied.text
+        declined = http.post(keys.url(f"/suggestions/{again[0]['suggestion_id']}/feedback"),
+                             json={"outcome": "declined"}, headers=keys.platform)
+        assert declined.status_code == 200, declined.text
