@@ -46,69 +46,77 @@ async def propose(
     """
     params = {"cid": community_id, "mid": member_id}
     candidates = [r["member_id"] for r in ranked]
-    cur = None
-    # Queued, then sent with one sync: BEGIN, the setting, the locks, the recording, the check
-    # and COMMIT travel together, and the exposure locks are held only while the server runs them.
-    async with conn.pipeline(), conn.transaction():
-        await conn.execute("SET LOCAL synchronous_commit = off")
-        if candidates and limit > 0:
-            await locks.exposures(conn, community_id, candidates)
-            cur = await conn.execute(
-                """
-                WITH ranked AS (
-                    -- One JSON document, not three arrays: a jsonb[] of reasons is slow to encode.
-                    SELECT e->>'member_id' AS candidate_id, (e->>'score')::real AS score, e->'reasons' AS reasons,
-                           position
-                      FROM jsonb_array_elements(%(ranked)s::jsonb) WITH ORDINALITY AS r(e, position)
-                ), kept AS (
-                    SELECT r.*, pending.suggestion_id AS pending_id
-                      FROM ranked r
-                      JOIN members me ON me.community_id = %(cid)s AND me.member_id = %(mid)s
-                      JOIN members m ON m.community_id = %(cid)s AND m.member_id = r.candidate_id
-                                    AND m.open_to_suggestions AND m.member_id <> me.member_id
-                      LEFT JOIN LATERAL (
-                           SELECT s.suggestion_id FROM suggestions s
-                            WHERE s.community_id = %(cid)s AND s.member_id = %(mid)s AND s.candidate_id = r.candidate_id
-                              AND s.outcome IS NULL AND s.created_at > now() - interval '7 days'
-                            ORDER BY s.created_at DESC LIMIT 1) pending ON true
-                     WHERE NOT EXISTS (SELECT 1 FROM connections c WHERE c.community_id = %(cid)s
-                                          AND ((c.member_a = me.member_id AND c.member_b = m.member_id)
-                                            OR (c.member_a = m.member_id AND c.member_b = me.member_id)))
-                       AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.community_id = %(cid)s
-                                          AND ((b.member_id = me.member_id AND b.blocked_id = m.member_id)
-                                            OR (b.member_id = m.member_id AND b.blocked_id = me.member_id)))
-                       AND NOT EXISTS (SELECT 1 FROM suggestions d WHERE d.community_id = %(cid)s
-                                          AND d.outcome = 'declined'
-                                          AND ((d.member_id = me.member_id AND d.candidate_id = m.member_id)
-                                            OR (d.member_id = m.member_id AND d.candidate_id = me.member_id)))
-                       AND (pending.suggestion_id IS NOT NULL
-                            OR (SELECT count(*) FROM suggestions e
-                                 WHERE e.community_id = %(cid)s AND e.candidate_id = r.candidate_id
-                                   AND e.created_at > now() - interval '7 days') < %(cap)s)
-                     ORDER BY r.position
-                     LIMIT %(limit)s
-                     -- Erasing either member waits for this request, or this request skips them.
-                     FOR KEY SHARE OF me, m
-                ), inserted AS (
-                    INSERT INTO suggestions (community_id, member_id, candidate_id, score, reasons, model_version)
-                    SELECT %(cid)s, %(mid)s, candidate_id, score, reasons, %(version)s
-                      FROM kept WHERE pending_id IS NULL
-                    RETURNING suggestion_id, candidate_id
-                )
-                SELECT k.candidate_id, coalesce(k.pending_id, i.suggestion_id)::text
-                  FROM kept k LEFT JOIN inserted i USING (candidate_id)
-                 ORDER BY k.position
-                """,
-                params | {
-                    "version": model_version, "cap": max_exposures, "limit": limit,
-                    "ranked": Jsonb([{"member_id": r["member_id"], "score": r["score"], "reasons": r["reasons"]}
-                                     for r in ranked]),
-                },
-            )
-        exists = await conn.execute(
+    if not candidates or limit <= 0:
+        cur = await conn.execute(
             "SELECT 1 FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s", params)
-    recorded = [] if cur is None else [(candidate, suggestion_id) for candidate, suggestion_id in await cur.fetchall()]
-    return Proposed(await exists.fetchone() is not None, recorded)
+        return Proposed(await cur.fetchone() is not None, [])
+    # Queued, then sent with one sync: BEGIN, the locks, the recording and COMMIT travel
+    # together, and the exposure locks are held only while the server runs them.
+    async with conn.pipeline(), conn.transaction():
+        await locks.exposures(conn, community_id, candidates)
+        cur = await conn.execute(
+            """
+            WITH ranked AS (
+                -- One JSON document, not three arrays: a jsonb[] of reasons is slow to encode.
+                SELECT e->>'member_id' AS candidate_id, (e->>'score')::real AS score, e->'reasons' AS reasons,
+                       position
+                  FROM jsonb_array_elements(%(ranked)s::jsonb) WITH ORDINALITY AS r(e, position)
+            ), kept AS (
+                SELECT r.*, pending.suggestion_id AS pending_id
+                  FROM ranked r
+                  JOIN members me ON me.community_id = %(cid)s AND me.member_id = %(mid)s
+                  JOIN members m ON m.community_id = %(cid)s AND m.member_id = r.candidate_id
+                                AND m.open_to_suggestions AND m.member_id <> me.member_id
+                  LEFT JOIN LATERAL (
+                       SELECT s.suggestion_id FROM suggestions s
+                        WHERE s.community_id = %(cid)s AND s.member_id = %(mid)s AND s.candidate_id = r.candidate_id
+                          AND s.outcome IS NULL AND s.created_at > now() - interval '7 days'
+                        ORDER BY s.created_at DESC LIMIT 1) pending ON true
+                 WHERE NOT EXISTS (SELECT 1 FROM connections c WHERE c.community_id = %(cid)s
+                                      AND ((c.member_a = me.member_id AND c.member_b = m.member_id)
+                                        OR (c.member_a = m.member_id AND c.member_b = me.member_id)))
+                   AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.community_id = %(cid)s
+                                      AND ((b.member_id = me.member_id AND b.blocked_id = m.member_id)
+                                        OR (b.member_id = m.member_id AND b.blocked_id = me.member_id)))
+                   AND NOT EXISTS (SELECT 1 FROM suggestions d WHERE d.community_id = %(cid)s
+                                      AND d.outcome = 'declined'
+                                      AND ((d.member_id = me.member_id AND d.candidate_id = m.member_id)
+                                        OR (d.member_id = m.member_id AND d.candidate_id = me.member_id)))
+                   AND (pending.suggestion_id IS NOT NULL
+                        OR (SELECT count(*) FROM suggestions e
+                             WHERE e.community_id = %(cid)s AND e.candidate_id = r.candidate_id
+                               AND e.created_at > now() - interval '7 days') < %(cap)s)
+                 ORDER BY r.position
+                 LIMIT %(limit)s
+                 -- Erasing either member waits for this request, or this request skips them.
+                 FOR KEY SHARE OF me, m
+            ), inserted AS (
+                INSERT INTO suggestions (community_id, member_id, candidate_id, score, reasons, model_version)
+                SELECT %(cid)s, %(mid)s, candidate_id, score, reasons, %(version)s
+                  FROM kept WHERE pending_id IS NULL
+                RETURNING suggestion_id, candidate_id
+            )
+            -- The rows kept, in rank order; or, when none are, one row of NULLs if the member is
+            -- gone. The commit does not wait for the WAL flush (for this transaction only).
+            SELECT candidate_id, suggestion_id FROM (
+                SELECT k.candidate_id, coalesce(k.pending_id, i.suggestion_id)::text AS suggestion_id,
+                       k.position
+                  FROM kept k LEFT JOIN inserted i USING (candidate_id)
+                UNION ALL
+                SELECT NULL, NULL, 0
+                 WHERE NOT EXISTS (SELECT 1 FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s)
+            ) answer, (SELECT set_config('synchronous_commit', 'off', true)) AS setting
+             ORDER BY position
+            """,
+            params | {
+                "version": model_version, "cap": max_exposures, "limit": limit,
+                "ranked": Jsonb([{"member_id": r["member_id"], "score": r["score"], "reasons": r["reasons"]}
+                                 for r in ranked]),
+            },
+        )
+    rows = await cur.fetchall()
+    return Proposed(not (rows and rows[0][0] is None),
+                    [(candidate, suggestion_id) for candidate, suggestion_id in rows if candidate is not None])
 
 
 async def get(conn: AsyncConnection, community_id: int, suggestion_id: str) -> dict[str, Any] | None:
