@@ -37,6 +37,23 @@ def _free_port() -> int:
 def database_and_service() -> Iterator[tuple[str, str]]:
     """``(database_url, service_base_url)``: ``DATABASE_URL`` or an embedded PostgreSQL in a
     temporary folder, migrated, and ``belonging serve`` running against it with admin token ``ADMIN``."""
+    with service() as running:
+        yield running.database_url, running.base_url
+
+
+class Service:
+    """A running ``belonging serve``: where it answers, its database, data folder and process."""
+
+    def __init__(self, database_url: str, base_url: str, data_dir: Path, process: subprocess.Popen) -> None:
+        self.database_url = database_url
+        self.base_url = base_url
+        self.data_dir = data_dir
+        self.process = process
+
+
+@contextmanager
+def service(args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> Iterator[Service]:
+    """Like :func:`database_and_service`, with extra ``serve`` arguments and environment."""
     with tempfile.TemporaryDirectory() as tmp:
         embedded = None
         url = os.environ.get("DATABASE_URL")
@@ -46,8 +63,9 @@ def database_and_service() -> Iterator[tuple[str, str]]:
         migrate(url)
         port = _free_port()
         env = os.environ | {"DATABASE_URL": url, "BELONGING_ADMIN_TOKEN": ADMIN,
-                            "BELONGING_DATA_DIR": str(Path(tmp) / "data"), "BELONGING_LOG_LEVEL": "WARNING"}
-        command = [sys.executable, "-m", "belonging.service.cli", "serve", "--port", str(port)]
+                            "BELONGING_DATA_DIR": str(Path(tmp) / "data"),
+                            "BELONGING_LOG_LEVEL": "WARNING"} | (env or {})
+        command = [sys.executable, "-m", "belonging.service.cli", "serve", "--port", str(port), *args]
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
@@ -60,7 +78,7 @@ def database_and_service() -> Iterator[tuple[str, str]]:
                 time.sleep(0.1)
             else:
                 raise SystemExit("the service did not start")
-            yield url, base
+            yield Service(url, base, Path(tmp) / "data", process)
         finally:
             process.terminate()
             process.wait()

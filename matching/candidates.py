@@ -37,6 +37,7 @@ from belonging.matching.neighbourhood import (
     window_positions,
 )
 from belonging.matching.silos import NO_SILO
+from belonging.matching.target import Target
 
 if TYPE_CHECKING:
     from belonging.matching.index import SuggestionIndex
@@ -126,7 +127,7 @@ class CandidatePool:
 def candidate_pool(
     index: SuggestionIndex,
     view: TieView,
-    target: int,
+    target: int | Target,
     *,
     neighbours: np.ndarray,
     budget: CandidateBudget,
@@ -134,16 +135,17 @@ def candidate_pool(
 ) -> CandidatePool:
     """Gather candidates for ``target`` from every source, within ``budget``.
 
-    ``neighbours`` are the target's ties in ``view`` (sorted); they are never candidates.
-    ``excluded`` is an optional sorted array of further row positions to leave out.
+    ``target`` is a row of the index or a :class:`~matching.target.Target` (a member the index
+    may not hold). ``neighbours`` are the target's ties in ``view`` (sorted); they are never
+    candidates. ``excluded`` is an optional sorted array of further row positions to leave out.
     """
+    asker = target if isinstance(target, Target) else Target.of(index, target, neighbours)
     extra = np.empty(0, dtype=np.int64) if excluded is None else excluded
-    blocked = index.excluded_pairs.indices[
-        index.excluded_pairs.indptr[target] : index.excluded_pairs.indptr[target + 1]
-    ]
+    blocked = asker.excluded
+    row = asker.row
 
     def valid(members: np.ndarray) -> np.ndarray:
-        keep = index.open_to_suggestions[members] & (members != target)
+        keep = index.open_to_suggestions[members] & (members != row)
         keep &= not_in(neighbours, members) & not_in(blocked, members) & not_in(extra, members)
         return keep
 
@@ -154,7 +156,7 @@ def candidate_pool(
         parts.append(_top(hops.members[keep], hops.adamic_adar[keep], budget.friends_of_friends))
 
     twins = TwoHop.empty()
-    members, scores, bounds = _profile_matches(index, target, budget.posting_entries)
+    members, scores, bounds = _profile_matches(index, asker, budget.posting_entries)
     if len(members):
         keep = valid(members)
         members, scores = members[keep], scores[keep]
@@ -190,12 +192,12 @@ def candidate_pool(
                 np.arange(similar.stop - similar.start), scores[similar], 4 * budget.across_silos
             )
             members, scores = members[similar][best], scores[similar][best]
-            elsewhere = _elsewhere(index, target, members)
+            elsewhere = _elsewhere(index, asker, members)
             parts.append(_top(members[elsewhere], scores[elsewhere], budget.across_silos))
 
     if budget.few_ties_sample and len(index.few_ties_pool):
         pool = index.few_ties_pool
-        start = (target * 7919) % len(pool)
+        start = (asker.salt * 7919) % len(pool)
         window = np.arange(start, start + 4 * budget.few_ties_sample)
         sample = np.take(pool, window, mode="wrap")
         sample = sample[valid(sample)]
@@ -240,16 +242,16 @@ def _twins(view: TieView, alike: np.ndarray, similarity: np.ndarray, count: int)
     return two_hop(view, alike[chosen], similarity[chosen])
 
 
-def _elsewhere(index: SuggestionIndex, target: int, members: np.ndarray) -> np.ndarray:
+def _elsewhere(index: SuggestionIndex, target: Target, members: np.ndarray) -> np.ndarray:
     """Which ``members`` sit in another part of the community than the target.
 
     Another detected silo (both having one), or no attribute value in common while both have a
     value for at least one attribute (another cohort, neighbourhood, department).
     """
-    own_silo = index.silo[target]
+    own_silo = target.silo
     silo = index.silo[members]
     elsewhere = (silo != own_silo) & (silo != NO_SILO) & (own_silo != NO_SILO)
-    own = index.attribute_codes[target]
+    own = target.attribute_codes
     if (own >= 0).any():
         theirs = index.attribute_codes[members]
         both = (theirs >= 0) & (own >= 0)
@@ -258,7 +260,7 @@ def _elsewhere(index: SuggestionIndex, target: int, members: np.ndarray) -> np.n
 
 
 def _profile_matches(
-    index: SuggestionIndex, target: int, entries: int
+    index: SuggestionIndex, target: Target, entries: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Members matching the target's profile, block by block, with a score per block.
 
@@ -268,16 +270,14 @@ def _profile_matches(
     ``b``: interest dot products, then counts of needs the target can meet, offers the target
     needs, shared groups and shared attribute values. Members may repeat across blocks.
     """
-    queries = index.profile_queries
-    lo, hi = queries.indptr[target], queries.indptr[target + 1]
     n = index.number_of_members
-    if hi == lo:
+    columns = target.query_columns
+    weights = target.query_weights
+    if len(columns) == 0:
         return np.empty(0, dtype=np.int64), np.empty(0), np.zeros(N_BLOCKS + 1, dtype=np.int64)
-    columns = queries.indices[lo:hi]
-    weights = queries.data[lo:hi]
     postings = index.profile_postings
     width = max(64, entries // len(columns))
-    owner, positions = window_positions(postings.indptr, columns, width, target)
+    owner, positions = window_positions(postings.indptr, columns, width, target.salt)
     block = index.tag_block[columns].astype(np.int64)[owner]
     keys = block * n + postings.indices[positions]
     keys, scores = sum_by_member(keys, postings.data[positions] * weights[owner])

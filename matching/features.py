@@ -20,6 +20,7 @@ import numpy as np
 
 from belonging.matching.neighbourhood import TieView, TwoHop, gather_positions
 from belonging.matching.silos import NO_SILO
+from belonging.matching.target import Target
 
 if TYPE_CHECKING:
     from belonging.matching.index import SuggestionIndex
@@ -136,7 +137,7 @@ _COLD_LOGGED = [k for k, name in enumerate(COLD_FEATURES) if name in _LOG_SCALED
 def pair_features(
     index: SuggestionIndex,
     view: TieView,
-    target: int,
+    target: int | Target,
     candidates: np.ndarray,
     hops: TwoHop,
     *,
@@ -153,8 +154,9 @@ def pair_features(
     ``view``. Needs include private needs here: they are matched on, never shown.
     """
     candidates = np.asarray(candidates, dtype=np.int64)
+    asker = target if isinstance(target, Target) else Target.of(index, target, view.neighbours(target))
     if target_degree is None:
-        target_degree = int(view.degree[target])
+        target_degree = asker.degree
     if candidate_degree is None:
         candidate_degree = view.degree[candidates].astype(np.int64)
     common, adamic_adar = hops.lookup(candidates)
@@ -162,18 +164,18 @@ def pair_features(
     jaccard = np.divide(common, union, out=np.zeros(len(candidates)), where=union > 0)
 
     codes = index.attribute_codes
-    own = codes[target]
+    own = asker.attribute_codes
     theirs = codes[candidates]
     both = (own >= 0) & (theirs >= 0)
     same = both & (theirs == own)
     shared_attributes = same.sum(axis=1)
 
-    weighted, counted = _profile_overlap(index, target, candidates)
+    weighted, counted = _profile_overlap(index, asker, candidates)
     twin_ties, twin_similarity = (twins or TwoHop.empty()).lookup(candidates)
     silo = index.silo
-    comparable = (silo[target] != NO_SILO) & (silo[candidates] != NO_SILO)
+    comparable = (asker.silo != NO_SILO) & (silo[candidates] != NO_SILO)
     return PairFeatures(
-        target=target,
+        target=asker.row,
         candidates=candidates,
         common_neighbours=common,
         adamic_adar=adamic_adar,
@@ -189,7 +191,7 @@ def pair_features(
         shared_group=counted[:, GROUPS_BLOCK] > 0,
         target_degree=np.full(len(candidates), target_degree),
         candidate_degree=candidate_degree,
-        crosses_silo=comparable & (silo[candidates] != silo[target]),
+        crosses_silo=comparable & (silo[candidates] != asker.silo),
         comparable_silo=comparable,
         twin_ties=twin_ties,
         twin_similarity=twin_similarity,
@@ -197,7 +199,7 @@ def pair_features(
 
 
 def _profile_overlap(
-    index: SuggestionIndex, target: int, candidates: np.ndarray
+    index: SuggestionIndex, target: Target, candidates: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per candidate and block: the sum of matched weights, and the number of matched tags.
 
@@ -205,13 +207,11 @@ def _profile_overlap(
     ``profile_queries`` row. Both arrays have shape ``(len(candidates), N_BLOCKS)``.
     """
     size = len(candidates) * N_BLOCKS
-    queries = index.profile_queries
-    lo, hi = queries.indptr[target], queries.indptr[target + 1]
-    if hi == lo or len(candidates) == 0:
+    wanted = target.query_columns
+    wanted_weight = target.query_weights
+    if len(wanted) == 0 or len(candidates) == 0:
         empty = np.zeros((len(candidates), N_BLOCKS))
         return empty, empty.copy()
-    wanted = queries.indices[lo:hi]
-    wanted_weight = queries.data[lo:hi]
     tags = index.profile_tags
     owner, positions = gather_positions(tags.indptr, candidates)
     columns = tags.indices[positions]

@@ -6,10 +6,10 @@ row per member, their shuffled transposes as posting lists, integer codes), dete
 fits the ranking model. Build time is dominated by silo detection and model fitting: a few
 seconds for 100k members and 1M ties, with memory well under 200 MB per million ties.
 
-The index is immutable and has no incremental updates: the service keeps one per community and
-rebuilds it when the community's ``revision`` changes (any member, tie, block, feedback or group
-change bumps it). Between rebuilds, callers pass per-request facts (exposures this week, members
-to leave out) to :func:`matching.suggest.suggest`.
+The index is immutable: :mod:`matching.stored` writes it to files that any number of processes
+map read-only. A member who joined or changed after the build is served by describing them on
+the index's columns (:class:`matching.target.Target`, :func:`matching.suggest.suggest_for`) until
+the next build; callers also pass per-request facts (exposures this week, members to leave out).
 """
 
 from __future__ import annotations
@@ -82,11 +82,11 @@ class SuggestionIndex:
         Models for targets with ties and targets without.
     """
 
-    member_ids: list[str]
-    position: dict[str, int]
+    member_ids: Sequence[str]
+    position: Mapping[str, int]
     adjacency: sp.csr_array
     ties: TieView
-    display_names: list[str | None]
+    display_names: Sequence[str | None]
     interests: sp.csr_array
     interest_vocabulary: list[str]
     needs: sp.csr_array

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
+from belonging.matching.target import Target
+
 if TYPE_CHECKING:
     from belonging.matching.index import SuggestionIndex
 
@@ -31,18 +33,17 @@ class ReasonWriter:
     one of those is not "from a part of the community you have no ties to yet".
     """
 
-    def __init__(self, index: SuggestionIndex, target: int, silos_known: frozenset[int]) -> None:
+    def __init__(self, index: SuggestionIndex, target: int | Target, silos_known: frozenset[int]) -> None:
         self.index = index
         self.silos_known = silos_known
-        lo, hi = index.interests.indptr[target], index.interests.indptr[target + 1]
-        weights = index.interests.data[lo:hi]
+        asker = target if isinstance(target, Target) else Target.of(index, target)
         # Rarest first: a higher TF-IDF weight means fewer members share the tag.
-        order = np.argsort(-weights, kind="stable")
-        self.interests = index.interests.indices[lo:hi][order].tolist()
-        self.public_needs = _tags(index.public_needs, target)
-        self.offers = _tags(index.offers, target)
-        self.groups = _tags(index.groups, target)
-        self.private_names = self._private_names(target)
+        order = np.argsort(-asker.interest_weights, kind="stable")
+        self.interests = asker.interest_columns[order].tolist()
+        self.public_needs = set(asker.public_needs)
+        self.offers = set(asker.offers)
+        self.groups = set(asker.groups)
+        self.private_names = set(asker.private_needs)
 
     def _private_names(self, member: int) -> set[str]:
         index = self.index

@@ -32,6 +32,7 @@ from belonging.matching.features import pair_features
 from belonging.matching.index import NEW_MEMBER_DAYS, SuggestionIndex, epoch_seconds
 from belonging.matching.reasons import Reason, ReasonWriter
 from belonging.matching.silos import NO_SILO
+from belonging.matching.target import Target
 
 FEW_TIES_BONUS = 1.0
 """Log-odds added for a candidate with no ties; a candidate with d ties gets this / (1 + d)."""
@@ -98,21 +99,40 @@ def suggest(
         In the order to show them. Scores are ``sigmoid(model log-odds + mission bonuses)``;
         the silo share may place a candidate above one with a slightly higher score.
     """
-    target = index.position[member_id]
+    target = Target.of(index, index.position[member_id])
+    return suggest_for(
+        index, target, limit=limit, bridging_weight=bridging_weight, exposures=exposures,
+        max_exposures_per_week=max_exposures_per_week, exclude=exclude, now=now,
+    )
+
+
+def suggest_for(
+    index: SuggestionIndex,
+    target: Target,
+    *,
+    limit: int = 10,
+    bridging_weight: float = 0.0,
+    exposures: Mapping[str, int] | None = None,
+    max_exposures_per_week: int | None = None,
+    exclude: Iterable[str] = (),
+    now: datetime | None = None,
+) -> list[Suggestion]:
+    """:func:`suggest` for a :class:`~matching.target.Target`: a member the index holds, or one
+    it has not seen yet (joined, re-tied or changed since it was built), described by their
+    current profile and ties on the index's columns."""
     if limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
     if not 0.0 <= bridging_weight <= 1.0:
         raise ValueError(f"bridging_weight must be between 0 and 1, got {bridging_weight}")
-    if limit == 0 or not index.open_to_suggestions[target]:
+    if limit == 0 or not target.open_to_suggestions:
         return []
     moment = epoch_seconds(now or datetime.now(UTC))
 
     view = index.ties
-    neighbours = view.neighbours(target)
+    neighbours = target.neighbours
     degree = len(neighbours)
-    is_new = moment - float(index.joined_at[target]) < NEW_MEMBER_DAYS * 86_400
-    known = sorted({index.position[m] for m in exclude if m in index.position})
-    left_out = np.array(known, dtype=np.int64) if known else None
+    is_new = moment - target.joined_at < NEW_MEMBER_DAYS * 86_400
+    left_out = _rows(index, exclude)
     pool = candidate_pool(
         index,
         view,
@@ -231,6 +251,18 @@ def _choose(
         quiet_taken += quiet[pick]
         taken.append(ranked[pick])
     return taken
+
+
+def _rows(index: SuggestionIndex, member_ids: Iterable[str]) -> np.ndarray | None:
+    """Sorted rows of the ``member_ids`` the index holds (None when there are none)."""
+    wanted = list(member_ids)
+    rows_of = getattr(index.member_ids, "rows", None)
+    if rows_of is not None:
+        found = rows_of(wanted)
+    else:
+        found = np.array([index.position.get(m, -1) for m in wanted], dtype=np.int64)
+    found = np.unique(found[found >= 0]).astype(np.int64)
+    return found if len(found) else None
 
 
 def _share(share: float, places: int) -> int:

@@ -10,13 +10,13 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from belonging.service import auth, metrics
+from belonging.service import auth, logs, metrics
 from belonging.service import reports as report_jobs
 from belonging.service.config import Settings
 from belonging.service.database import EmbeddedPostgres, migrate, open_pool, resolve_database_url
 from belonging.service.errors import install_error_handlers
 from belonging.service.indexes import IndexCache
-from belonging.service.jobs import Worker
+from belonging.service.jobs import Leadership, Worker
 from belonging.service.keys import KeyUsage
 from belonging.service.middleware import AccessLog, BodyLimit
 from belonging.service.openapi import install_openapi, operation_id
@@ -35,6 +35,7 @@ from belonging.service.routers import (
     suggestions,
 )
 from belonging.service.routers import metrics as metrics_router
+from belonging.service.shared_indexes import SharedIndexes
 
 log = logging.getLogger("belonging.app")
 
@@ -58,6 +59,13 @@ def admin_token(settings: Settings) -> str:
     return token
 
 
+def create_worker_app() -> FastAPI:
+    """The app of one ``belonging serve`` worker process, configured from the environment."""
+    settings = Settings()
+    logs.configure(settings.log_level)
+    return create_app(settings)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. The database is reached (or the embedded one started) in the lifespan."""
     settings = settings or Settings()
@@ -73,15 +81,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with open_pool(url, settings) as pool:
                 app.state.pool = pool
                 app.state.indexes = IndexCache(pool)
+                app.state.shared_indexes = SharedIndexes(settings, url)
                 app.state.key_usage = KeyUsage(pool)
                 worker = Worker(pool, app.state, schedule=app.state.schedule)
+                leadership = Leadership(url, worker)
                 if settings.run_worker:
-                    worker.start()
+                    leadership.start()
                 try:
                     yield
                 finally:
-                    await worker.stop()
+                    await leadership.stop()
                     await app.state.indexes.close()
+                    await app.state.shared_indexes.close()
                     await app.state.key_usage.close()
         finally:
             metrics.process_stopped()

@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,6 @@ import psycopg
 from tqdm import tqdm
 
 from belonging.service import auth, imports, keys, logs
-from belonging.service.app import create_app
 from belonging.service.config import Settings
 from belonging.service.database import EmbeddedPostgres, MigrationsMissing, migrate, resolve_database_url
 from belonging.service.demo_data import generate_demo_community
@@ -119,18 +119,36 @@ def startup_lines(settings: Settings, base: str, new_demo_keys: dict[str, str] |
     return lines
 
 
+def worker_count(asked: str) -> int:
+    """``--workers``: a number of processes, or ``auto`` for one per CPU core."""
+    if asked == "auto":
+        return max(1, os.cpu_count() or 1)
+    if not asked.isdigit() or int(asked) < 1:
+        raise SystemExit(f"--workers must be a positive number or 'auto', not {asked!r}")
+    return int(asked)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    workers = worker_count(args.workers or settings.workers)
     new_demo_keys = None
-    if args.demo:
-        with Database(settings) as db:
+    # The database is started (if embedded) and migrated once, here; every worker process then
+    # builds its app from the environment (DATABASE_URL names the database found here).
+    with Database(settings) as db:
+        if args.demo:
             new_demo_keys = asyncio.run(_load_demo(db.url, settings))
-    for line in startup_lines(settings, f"http://{args.host}:{args.port}", new_demo_keys):
-        print(line)
-    sys.stdout.flush()
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None,
-                workers=1, access_log=False)
+        for line in startup_lines(settings, f"http://{args.host}:{args.port}", new_demo_keys):
+            print(line)
+        if workers > 1:
+            print(f"  Workers:      {workers}")
+        sys.stdout.flush()
+        os.environ["DATABASE_URL"] = db.url
+        # With several workers uvicorn restarts one that misses a health check; a report or a
+        # placement computing in a worker thread can hold the interpreter for seconds (igraph
+        # keeps it), which is busy, not hung.
+        uvicorn.run("belonging.service.app:create_worker_app", factory=True, host=args.host, port=args.port,
+                    log_config=None, workers=workers, access_log=False, timeout_worker_healthcheck=120)
 
 
 # --- migrate ------------------------------------------------------------------------------------
@@ -264,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--demo", action="store_true", help="load the demo community first if it is missing")
+    serve.add_argument("--workers", help="worker processes, each serving every community, or 'auto' for one "
+                                         "per CPU core (default: BELONGING_WORKERS, else 1)")
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)

@@ -22,11 +22,24 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     max_import_bytes: int = 512_000_000
     log_level: str = "INFO"
-    # Run the daily snapshot / job worker inside the API process.
+    # Run the daily snapshot / job worker inside the API process (in one process of all that
+    # serve the database: the one holding the leader lock).
     run_worker: bool = True
+    # Worker processes of ``belonging serve``: a number, or "auto" for one per CPU core.
+    workers: str = "1"
     # Requests per minute each community key may make, in bursts up to the same number; 0 turns
     # the limit off. Counted per process: see "Rate limits" in the README.
     rate_limit_per_minute: int = Field(default=1200, ge=0)
+
+    # Suggestion index overlay: past this many members changed since the build (or this share of
+    # the community, whichever is larger) a new build is made in the background.
+    index_compact_after_changes: int = Field(default=500, ge=1)
+    index_compact_after_share: float = Field(default=0.01, gt=0, le=1)
+
+    @property
+    def index_dir(self) -> Path:
+        """Where suggestion index builds are written and mapped from (see service/index_builds.py)."""
+        return self.data_dir / "indexes"
 
     @property
     def admin_token_file(self) -> Path:

@@ -25,9 +25,24 @@ async def _connection(request: Request) -> AsyncIterator[AsyncConnection]:
             yield conn
 
 
+async def _connection_without_transaction(request: Request) -> AsyncIterator[AsyncConnection]:
+    """One connection per request, in autocommit: each statement, or block the route opens
+    (``conn.transaction()`` in a pipeline), commits by itself before the response leaves."""
+    async with request.app.state.pool.connection() as conn:
+        await conn.set_autocommit(True)
+        try:
+            yield conn
+        finally:
+            await conn.set_autocommit(False)
+
+
 # scope="function": the commit happens before the response leaves, so an acknowledged write
 # is a committed write.
 Conn = Annotated[AsyncConnection, Depends(_connection, scope="function")]
+# For the hot read path that writes in one block of its own (suggestions): no transaction is
+# left open across the request, so the key check costs no commit and locks live only as long
+# as the block.
+AutocommitConn = Annotated[AsyncConnection, Depends(_connection_without_transaction, scope="function")]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
@@ -95,6 +110,12 @@ async def platform_community(request: Request, slug: SlugPath, conn: Conn, crede
     return await _authorised(request, slug, conn, credentials, "platform")
 
 
+async def platform_community_autocommit(
+    request: Request, slug: SlugPath, conn: AutocommitConn, credentials: Credentials
+) -> CommunityRow:
+    return await _authorised(request, slug, conn, credentials, "platform")
+
+
 async def organiser_community(
     request: Request, slug: SlugPath, conn: Conn, credentials: Credentials
 ) -> CommunityRow:
@@ -120,5 +141,7 @@ KEYED_ROUTE_ERRORS = {**problem_responses(403, 422),
 
 AdminOnly = Depends(require_admin)
 PlatformCommunity = Annotated[CommunityRow, Depends(platform_community)]
+#: The platform key's community, checked on the request's ``AutocommitConn``.
+PlatformCommunityAutocommit = Annotated[CommunityRow, Depends(platform_community_autocommit)]
 OrganiserCommunity = Annotated[CommunityRow, Depends(organiser_community)]
 OrganiserOrAdminCommunity = Annotated[CommunityRow, Depends(organiser_or_admin_community)]

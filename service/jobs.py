@@ -16,10 +16,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from belonging.service import metrics
 from belonging.service.repository import jobs as repository
+from belonging.service.repository import locks
 
 log = logging.getLogger("belonging.jobs")
 
@@ -115,3 +117,51 @@ class Worker:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+class Leadership:
+    """Runs ``worker`` in one process of all that serve the database: the one holding the leader lock.
+
+    Every process tries to take the lock (``locks.try_lead``) on a connection of its own and
+    tries again every ``retry_seconds`` while another holds it; the holder starts the worker and
+    checks its connection as often. A leader that dies or loses its connection loses the lock with
+    it (and stops its worker), so another process takes over within ``retry_seconds``.
+    """
+
+    def __init__(self, database_url: str, worker: Worker, *, retry_seconds: float = 5.0) -> None:
+        self.database_url = database_url
+        self.worker = worker
+        self.retry_seconds = retry_seconds
+        self.leading = False
+        self._task: asyncio.Task | None = None
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self.database_url, autocommit=True) as conn:
+                    while not await locks.try_lead(conn):
+                        await asyncio.sleep(self.retry_seconds)
+                    self.leading = True
+                    log.info("leading: this process runs the background jobs")
+                    self.worker.start()
+                    try:
+                        while True:
+                            await asyncio.sleep(self.retry_seconds)
+                            await conn.execute("SELECT 1")
+                    finally:
+                        self.leading = False
+                        await self.worker.stop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("leader connection failed; trying again")
+                await asyncio.sleep(self.retry_seconds)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self.run_forever())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.worker.stop()

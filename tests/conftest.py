@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -132,27 +133,37 @@ class LiveServer:
 
     base_url: str
     database_url: str
+    process: subprocess.Popen | None = None
+
+    def kill(self) -> None:
+        """Kill the server at once, workers and whatever they started included, as a crash would."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
     def client(self, **kwargs: object) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=60, **kwargs)  # type: ignore[arg-type]
 
 
 @contextmanager
-def serving(database_url: str, data_dir: Path, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+def serving(
+    database_url: str, data_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = (),
+) -> Iterator[LiveServer]:
     """Run ``belonging serve`` on a free port against ``database_url`` until the block ends.
 
-    ``env`` adds to (or overrides) the server's environment.
+    ``env`` adds to (or overrides) the server's environment; ``args`` go to ``serve``. The server
+    runs in a process group of its own (see :meth:`LiveServer.kill`).
     """
     port = _free_port()
     env = os.environ | {"DATABASE_URL": database_url, "BELONGING_ADMIN_TOKEN": ADMIN_TOKEN,
                         "BELONGING_DATA_DIR": str(data_dir), "BELONGING_LOG_LEVEL": "WARNING",
                         "BELONGING_RATE_LIMIT_PER_MINUTE": str(TEST_RATE_LIMIT)} | (env or {})
-    command = [sys.executable, "-m", "belonging.service.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "belonging.service.cli", "serve", "--port", str(port), *args]
     data_dir.mkdir(parents=True, exist_ok=True)
     # The server's log goes to a file: an unread pipe fills up and stalls the server mid-request.
     log_path = data_dir / "server.log"
     log_file = log_path.open("w")
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log_file, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -165,9 +176,10 @@ def serving(database_url: str, data_dir: Path, env: dict[str, str] | None = None
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("the server did not start: " + log_path.read_text()[-4000:])
             time.sleep(0.1)
-        yield LiveServer(base, database_url)
+        yield LiveServer(base, database_url, process)
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:

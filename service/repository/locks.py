@@ -72,3 +72,30 @@ async def seat_writes(conn: AsyncConnection, community_id: int, *, exclusive: bo
         "SELECT " + function + "(hashtextextended('belonging.seat_writes:' || %(cid)s::text, 0))",
         {"cid": community_id},
     )
+
+
+async def try_index_build(conn: AsyncConnection, machine: str, community_id: int) -> bool:
+    """Claim the right to build ``community_id``'s suggestion index on ``machine``; False if taken.
+
+    Unlike the locks above this one is held by the session, not a transaction: a build reads a
+    snapshot and then computes for seconds outside any transaction. It ends with the connection,
+    so a builder that dies (killed server included) releases it.
+    """
+    cur = await conn.execute(
+        "SELECT pg_try_advisory_lock(hashtextextended('belonging.index_build:' || %(machine)s || ':'"
+        " || %(cid)s::text, 0))",
+        {"machine": machine, "cid": community_id},
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def try_lead(conn: AsyncConnection) -> bool:
+    """Claim leadership among every process serving this database; False if another holds it.
+
+    The leader runs the background jobs (the job queue, the daily snapshots). Session-level,
+    like index builds: it is held on a connection of the leader's own for as long as it lives.
+    """
+    cur = await conn.execute("SELECT pg_try_advisory_lock(hashtextextended('belonging.leader', 0))")
+    row = await cur.fetchone()
+    return bool(row and row[0])

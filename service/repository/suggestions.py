@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -12,98 +13,110 @@ from psycopg.types.json import Jsonb
 from belonging.service.repository import locks
 
 
-async def boundaries(conn: AsyncConnection, community_id: int, member_id: str) -> set[str] | None:
-    """Members never to suggest to ``member_id``: ties, blocks and declined pairs, either way.
+@dataclass(frozen=True)
+class Proposed:
+    """What :func:`propose` recorded: ``(candidate_id, suggestion_id)`` in rank order, and whether
+    the asking member still exists."""
 
-    None when the member does not exist. Both reads go to the server in one round trip.
-    """
-    params = {"cid": community_id, "mid": member_id}
-    async with conn.pipeline():
-        member = await conn.execute(
-            "SELECT 1 FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s", params
-        )
-        excluded = await conn.execute(
-            """
-            SELECT member_b FROM connections WHERE community_id = %(cid)s AND member_a = %(mid)s
-            UNION SELECT member_a FROM connections WHERE community_id = %(cid)s AND member_b = %(mid)s
-            UNION SELECT blocked_id FROM blocks WHERE community_id = %(cid)s AND member_id = %(mid)s
-            UNION SELECT member_id FROM blocks WHERE community_id = %(cid)s AND blocked_id = %(mid)s
-            UNION SELECT candidate_id FROM suggestions
-                  WHERE community_id = %(cid)s AND member_id = %(mid)s AND outcome = 'declined'
-            UNION SELECT member_id FROM suggestions
-                  WHERE community_id = %(cid)s AND candidate_id = %(mid)s AND outcome = 'declined'
-            """,
-            params,
-        )
-    if await member.fetchone() is None:
-        return None
-    return {r[0] for r in await excluded.fetchall()}
+    member_exists: bool
+    recorded: list[tuple[str, str]]
 
 
 async def propose(
     conn: AsyncConnection, community_id: int, member_id: str, ranked: Sequence[dict[str, Any]], *,
     limit: int, max_exposures: int, model_version: str,
-) -> list[tuple[str, str]]:
-    """Record the first ``limit`` of ``ranked`` that may still be shown, in one round trip.
+) -> Proposed:
+    """Record the first ``limit`` of ``ranked`` that may still be shown, in one round trip, committed.
 
-    A candidate is kept when they are still a member open to suggestions and either already
-    have a suggestion to this member awaiting feedback (its id is reused, no new exposure) or
-    were proposed fewer than ``max_exposures`` times in the last 7 days. Returns
-    ``(candidate_id, suggestion_id)`` in rank order.
+    ``conn`` must be in autocommit (no transaction open): this opens and commits its own.
+
+    A candidate is kept when they are still a member open to suggestions, not tied to the
+    member, not blocked by or blocking them, not in a declined suggestion with them either way,
+    and either already have a suggestion to this member awaiting feedback (its id is reused, no
+    new exposure) or were proposed fewer than ``max_exposures`` times in the last 7 days.
 
     The cap and the reuse hold under any concurrency: the first statement locks every ranked
-    candidate's exposures (``locks.exposures``); the second counts and records with a snapshot
-    taken after those locks, so it sees every exposure an earlier holder committed. Both
-    statements travel in one pipeline. The member and the kept candidates are locked against
-    erasure (``FOR KEY SHARE``) as they are read, so a member erased meanwhile is skipped
-    rather than failing the request.
+    candidate's exposures (``locks.exposures``); the recording statement counts and records
+    with a snapshot taken after those locks, so it sees every exposure an earlier holder
+    committed. The member and the kept candidates are locked against erasure (``FOR KEY
+    SHARE``) as they are read, so a member erased meanwhile is skipped rather than failing the
+    request. The commit does not wait for its WAL to reach disk (``synchronous_commit = off`` for
+    this transaction only), so a crash of PostgreSQL can lose the suggestions recorded in its
+    last moments (see the README); feedback and every other write still commit synchronously.
     """
-    if not ranked or limit <= 0:
-        return []
+    params = {"cid": community_id, "mid": member_id}
     candidates = [r["member_id"] for r in ranked]
-    async with conn.pipeline():
+    if not candidates or limit <= 0:
+        cur = await conn.execute(
+            "SELECT 1 FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s", params)
+        return Proposed(await cur.fetchone() is not None, [])
+    # Queued, then sent with one sync: BEGIN, the locks, the recording and COMMIT travel
+    # together, and the exposure locks are held only while the server runs them.
+    async with conn.pipeline(), conn.transaction():
         await locks.exposures(conn, community_id, candidates)
         cur = await conn.execute(
             """
             WITH ranked AS (
-                SELECT * FROM unnest(%(candidates)s::text[], %(scores)s::real[], %(reasons)s::jsonb[])
-                         WITH ORDINALITY AS r(candidate_id, score, reasons, position)
+                -- One JSON document, not three arrays: a jsonb[] of reasons is slow to encode.
+                SELECT e->>'member_id' AS candidate_id, (e->>'score')::real AS score, e->'reasons' AS reasons,
+                       position
+                  FROM jsonb_array_elements(%(ranked)s::jsonb) WITH ORDINALITY AS r(e, position)
             ), kept AS (
                 SELECT r.*, pending.suggestion_id AS pending_id
                   FROM ranked r
                   JOIN members me ON me.community_id = %(cid)s AND me.member_id = %(mid)s
                   JOIN members m ON m.community_id = %(cid)s AND m.member_id = r.candidate_id
-                                AND m.open_to_suggestions
+                                AND m.open_to_suggestions AND m.member_id <> me.member_id
                   LEFT JOIN LATERAL (
                        SELECT s.suggestion_id FROM suggestions s
                         WHERE s.community_id = %(cid)s AND s.member_id = %(mid)s AND s.candidate_id = r.candidate_id
                           AND s.outcome IS NULL AND s.created_at > now() - interval '7 days'
                         ORDER BY s.created_at DESC LIMIT 1) pending ON true
-                 WHERE pending.suggestion_id IS NOT NULL
-                    OR (SELECT count(*) FROM suggestions e
-                         WHERE e.community_id = %(cid)s AND e.candidate_id = r.candidate_id
-                           AND e.created_at > now() - interval '7 days') < %(cap)s
+                 WHERE NOT EXISTS (SELECT 1 FROM connections c WHERE c.community_id = %(cid)s
+                                      AND ((c.member_a = me.member_id AND c.member_b = m.member_id)
+                                        OR (c.member_a = m.member_id AND c.member_b = me.member_id)))
+                   AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.community_id = %(cid)s
+                                      AND ((b.member_id = me.member_id AND b.blocked_id = m.member_id)
+                                        OR (b.member_id = m.member_id AND b.blocked_id = me.member_id)))
+                   AND NOT EXISTS (SELECT 1 FROM suggestions d WHERE d.community_id = %(cid)s
+                                      AND d.outcome = 'declined'
+                                      AND ((d.member_id = me.member_id AND d.candidate_id = m.member_id)
+                                        OR (d.member_id = m.member_id AND d.candidate_id = me.member_id)))
+                   AND (pending.suggestion_id IS NOT NULL
+                        OR (SELECT count(*) FROM suggestions e
+                             WHERE e.community_id = %(cid)s AND e.candidate_id = r.candidate_id
+                               AND e.created_at > now() - interval '7 days') < %(cap)s)
                  ORDER BY r.position
                  LIMIT %(limit)s
                  -- Erasing either member waits for this request, or this request skips them.
                  FOR KEY SHARE OF me, m
             ), inserted AS (
                 INSERT INTO suggestions (community_id, member_id, candidate_id, score, reasons, model_version)
-                SELECT %(cid)s, %(mid)s, candidate_id, score, reasons, %(version)s FROM kept WHERE pending_id IS NULL
+                SELECT %(cid)s, %(mid)s, candidate_id, score, reasons, %(version)s
+                  FROM kept WHERE pending_id IS NULL
                 RETURNING suggestion_id, candidate_id
             )
-            SELECT k.candidate_id, coalesce(k.pending_id, i.suggestion_id)::text
-              FROM kept k LEFT JOIN inserted i USING (candidate_id)
-             ORDER BY k.position
+            -- The rows kept, in rank order; or, when none are, one row of NULLs if the member is
+            -- gone. The commit does not wait for the WAL flush (for this transaction only).
+            SELECT candidate_id, suggestion_id FROM (
+                SELECT k.candidate_id, coalesce(k.pending_id, i.suggestion_id)::text AS suggestion_id,
+                       k.position
+                  FROM kept k LEFT JOIN inserted i USING (candidate_id)
+                UNION ALL
+                SELECT NULL, NULL, 0
+                 WHERE NOT EXISTS (SELECT 1 FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s)
+            ) answer, (SELECT set_config('synchronous_commit', 'off', true)) AS setting
+             ORDER BY position
             """,
-            {
-                "cid": community_id, "mid": member_id, "version": model_version, "cap": max_exposures,
-                "limit": limit, "candidates": candidates,
-                "scores": [r["score"] for r in ranked],
-                "reasons": [Jsonb(r["reasons"]) for r in ranked],
+            params | {
+                "version": model_version, "cap": max_exposures, "limit": limit,
+                "ranked": Jsonb([{"member_id": r["member_id"], "score": r["score"], "reasons": r["reasons"]}
+                                 for r in ranked]),
             },
         )
-    return [(candidate, suggestion_id) for candidate, suggestion_id in await cur.fetchall()]
+    rows = await cur.fetchall()
+    return Proposed(not (rows and rows[0][0] is None),
+                    [(candidate, suggestion_id) for candidate, suggestion_id in rows if candidate is not None])
 
 
 async def get(conn: AsyncConnection, community_id: int, suggestion_id: str) -> dict[str, Any] | None:

@@ -7,18 +7,24 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from belonging.matching.suggest import suggest
-from belonging.service.deps import KEYED_ROUTE_ERRORS, Conn, PlatformCommunity
+from belonging.matching.suggest import suggest_for
+from belonging.service.deps import (
+    KEYED_ROUTE_ERRORS,
+    AutocommitConn,
+    Conn,
+    PlatformCommunity,
+    PlatformCommunityAutocommit,
+)
 from belonging.service.errors import ApiError, conflict, not_found, problem_response, problem_responses
-from belonging.service.indexes import CommunityModel
 from belonging.service.params import MemberIdPath, SuggestionIdPath
-from belonging.service.repository import connections
+from belonging.service.repository import changes, connections
 from belonging.service.repository import suggestions as repository
 from belonging.service.schemas import CommunitySettings, Reason, Strict
+from belonging.service.shared_indexes import MISSING, Missing, SharedIndexes
 
 router = APIRouter(prefix="/v1/communities/{slug}", tags=["suggestions"], responses=KEYED_ROUTE_ERRORS)
-# Ask the engine for more than the limit: candidates at their exposure cap, or who opted out
-# since the index was built, are dropped when the suggestions are recorded.
+# Ask the engine for more than the limit: candidates at their exposure cap, or who opted out,
+# blocked or declined since the index was built, are dropped when the suggestions are recorded.
 HEADROOM = 2
 
 
@@ -54,13 +60,9 @@ class Feedback(BaseModel):
     connection_created: bool = Field(description="Whether this feedback created the connection.")
 
 
-def _prepare(model: CommunityModel) -> None:
-    model.suggestion_index()
-
-
 @router.get("/members/{member_id}/suggestions", response_model=Suggestions, responses=problem_responses(404))
 async def get_suggestions(
-    member_id: MemberIdPath, request: Request, community: PlatformCommunity, conn: Conn,
+    member_id: MemberIdPath, request: Request, community: PlatformCommunityAutocommit, conn: AutocommitConn,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> dict:
     """People for this member to meet, best first, each with reasons they can understand."""
@@ -68,24 +70,26 @@ async def get_suggestions(
     if limit > settings.max_suggestions_per_request:
         raise ApiError(422, "Invalid input", f"limit may be at most {settings.max_suggestions_per_request} "
                        "(the community's max_suggestions_per_request setting)")
-    excluded = await repository.boundaries(conn, community.community_id, member_id)
-    if excluded is None:
+    indexes: SharedIndexes = request.app.state.shared_indexes
+    served = await indexes.serve(conn, community.community_id, community.revision)
+    target = indexes.target(served, member_id)
+    if target is None:
+        # More changed since the build than the overlay holds: read this member on their own.
+        row = await changes.member_now(conn, community.community_id, member_id)
+        target = MISSING if row is None else indexes.target_from_row(served, row)
+    if isinstance(target, Missing):
         raise not_found(f"member {member_id!r}")
-    model = await request.app.state.indexes.get(
-        community.community_id, community.revision, must_contain=member_id, prepare=_prepare)
-    index = model.suggestion_index()
-    if member_id not in index.position:
-        # The model was built after the member was erased, which happened after the boundaries were read.
-        raise not_found(f"member {member_id!r}")
-    proposed = suggest(index, member_id, limit=limit * HEADROOM + 5, bridging_weight=settings.bridging_weight,
-                       exclude=excluded)
+    index = served.index
+    proposed = suggest_for(index, target, limit=limit * HEADROOM + 5, bridging_weight=settings.bridging_weight)
     ranked = [{"member_id": s.member_id, "score": round(float(s.score), 4), "reasons": s.reasons,
-               "crosses_silo": bool(s.crosses_silo)} for s in proposed if s.member_id not in excluded]
-    recorded = await repository.propose(conn, community.community_id, member_id, ranked, limit=limit,
-                                        max_exposures=settings.max_exposures_per_week,
-                                        model_version=index.model_version)
+               "crosses_silo": bool(s.crosses_silo)} for s in proposed]
+    outcome = await repository.propose(conn, community.community_id, member_id, ranked, limit=limit,
+                                       max_exposures=settings.max_exposures_per_week,
+                                       model_version=index.model_version)
+    if not outcome.member_exists:
+        raise not_found(f"member {member_id!r}")
     by_id = {r["member_id"]: r for r in ranked}
-    rows = [by_id[candidate] | {"suggestion_id": suggestion_id} for candidate, suggestion_id in recorded]
+    rows = [by_id[candidate] | {"suggestion_id": suggestion_id} for candidate, suggestion_id in outcome.recorded]
     return {"member_id": member_id, "suggestions": rows, "model_version": index.model_version,
             "settings": {"bridging_weight": settings.bridging_weight,
                          "max_exposures_per_week": settings.max_exposures_per_week}}
