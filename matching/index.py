@@ -126,6 +126,7 @@ class SuggestionIndex:
         group_members: Mapping[str, Sequence[str]] | None = None,
         revision: int = 0,
         random_state: int = 0,
+        rankers: tuple[PairRanker, PairRanker] | None = None,
     ) -> SuggestionIndex:
         """Index a community for suggestions.
 
@@ -145,6 +146,10 @@ class SuggestionIndex:
         random_state : int
             Seeds posting-list shuffles, silo detection and model fitting: the same inputs and
             seed give the same index.
+        rankers : (ranker, cold ranker), optional
+            Models already fitted on this community (by a recent build): used as they are when
+            their columns are this index's columns, which saves fitting them again (most of the
+            build's time). Otherwise the models are fitted.
 
         Attribute values come from the profile, falling back to ``graph.attributes``.
         """
@@ -233,7 +238,12 @@ class SuggestionIndex:
             revision=revision,
             built_at=datetime.now(UTC),
         )
-        index.ranker, index.cold_ranker = fit_rankers(index, random_state=random_state)
+        if rankers is not None and [list(r.feature_names) for r in rankers] == [
+            index.warm_feature_names, index.cold_feature_names
+        ]:
+            index.ranker, index.cold_ranker = rankers
+        else:
+            index.ranker, index.cold_ranker = fit_rankers(index, random_state=random_state)
         return index
 
     @property

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from belonging.matching.index import SuggestionIndex
 from belonging.matching.neighbourhood import TieView
+from belonging.matching.ranking import PairRanker
 
 FORMAT = 1
 """Bumped when the layout changes; a folder of another format is never loaded."""
@@ -192,6 +193,13 @@ def _csr(arrays: Mapping[str, np.ndarray], name: str, shape: Sequence[int]) -> s
     matrix.indices = arrays[f"{name}.indices"]
     matrix.indptr = arrays[f"{name}.indptr"]
     return matrix
+
+
+def load_rankers(folder: Path) -> tuple[PairRanker, PairRanker]:
+    """The two fitted rankers of the index saved in ``folder``, without mapping anything else."""
+    with (folder / "rankers.pickle").open("rb") as source:
+        ranker, cold_ranker = pickle.load(source)  # noqa: S301 - written by this module, never by a client
+    return ranker, cold_ranker
 
 
 def load(folder: Path) -> SuggestionIndex:

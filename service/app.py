@@ -80,8 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.admin_token = admin_token(settings)
             async with open_pool(url, settings) as pool:
                 app.state.pool = pool
-                app.state.indexes = IndexCache(pool)
                 app.state.shared_indexes = SharedIndexes(settings, url)
+                app.state.indexes = IndexCache(pool, rankers_for=app.state.shared_indexes.rankers)
                 app.state.key_usage = KeyUsage(pool)
                 worker = Worker(pool, app.state, schedule=app.state.schedule)
                 leadership = Leadership(url, worker)

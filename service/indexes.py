@@ -26,6 +26,7 @@ from psycopg_pool import AsyncConnectionPool
 from belonging.graph.community_graph import CommunityGraph
 from belonging.matching.index import SuggestionIndex
 from belonging.matching.profiles import MemberProfile
+from belonging.matching.ranking import PairRanker
 from belonging.service import metrics
 from belonging.service.repository import snapshot
 from belonging.service.repository.snapshot import CommunitySnapshot
@@ -52,6 +53,8 @@ class CommunityModel:
     profiles: list[MemberProfile]
     source: CommunitySnapshot
     built_at: float = field(default_factory=time.monotonic)
+    #: Models fitted on this community by a recent shared build, reused by the suggestion index.
+    rankers: tuple[PairRanker, PairRanker] | None = None
     _suggestion_index: SuggestionIndex | None = None
 
     @classmethod
@@ -66,7 +69,7 @@ class CommunityModel:
         if self._suggestion_index is None:
             self._suggestion_index = SuggestionIndex.build(
                 self.graph, self.profiles, blocks=self.source.blocks, declined=self.source.declined,
-                group_members=self.source.group_members, revision=self.revision,
+                group_members=self.source.group_members, revision=self.revision, rankers=self.rankers,
             )
         return self._suggestion_index
 
@@ -74,8 +77,14 @@ class CommunityModel:
 class IndexCache:
     """Holds one :class:`CommunityModel` per community for this process."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool,
+        rankers_for: Callable[[int], tuple[PairRanker, PairRanker] | None] | None = None,
+    ) -> None:
+        """``rankers_for(community_id)`` gives models already fitted on the community, if any:
+        a model's suggestion index then reuses them instead of fitting its own."""
         self.pool = pool
+        self.rankers_for = rankers_for
         self._models: dict[int, CommunityModel] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self._refreshing: dict[int, asyncio.Task] = {}
@@ -86,6 +95,8 @@ class IndexCache:
 
         def build(data: CommunitySnapshot) -> CommunityModel:
             model = CommunityModel.from_snapshot(data)
+            if self.rankers_for is not None:
+                model.rankers = self.rankers_for(community_id)
             if prepare is not None:
                 prepare(model)
             return model

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import pickle
 import signal
 import time
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from psycopg import AsyncConnection
 from belonging.matching import stored
 from belonging.matching.index import SuggestionIndex
 from belonging.matching.profiles import MemberProfile
+from belonging.matching.ranking import PairRanker
 from belonging.matching.target import Target, Vocabulary
 from belonging.service import index_builds, metrics
 from belonging.service.config import Settings
@@ -133,6 +135,23 @@ class SharedIndexes:
             served = await self._catch_up(conn, community_id, revision)
         self._maybe_compact(community_id, served)
         return served
+
+    def rankers(self, community_id: int) -> tuple[PairRanker, PairRanker] | None:
+        """The models of the community's newest build on this machine, if there is one.
+
+        Reports, rounds and the dashboard index the community themselves, as it is now; fitting
+        the models is most of that work, and a build's models are at most minutes old.
+        """
+        served = self._served.get(community_id)
+        if served is not None:
+            return served.index.ranker, served.index.cold_ranker
+        build = index_builds.newest(self.root, community_id)
+        if build is None:
+            return None
+        try:
+            return stored.load_rankers(build.folder)
+        except (OSError, ValueError, pickle.UnpicklingError):
+            return None  # removed meanwhile, or written by another version: fit them
 
     def target(self, served: Served, member_id: str) -> Target | Missing | None:
         """The asking member as they are now; None when they must be read on their own."""

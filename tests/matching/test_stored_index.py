@@ -98,3 +98,29 @@ def test_a_member_the_index_has_never_seen_draws_candidates_from_their_friends_n
     features = pair_features(index, index.ties, target, friends_of_friend, pool.hops)
     assert features.common_neighbours.tolist() == [1] * len(friends_of_friend)
     assert suggest_for(index, target)
+
+
+def test_an_index_of_the_community_as_it_is_now_reuses_a_builds_models(
+    built: tuple[SuggestionIndex, list[MemberProfile], CommunityGraph], tmp_path: Path,
+) -> None:
+    index, profiles, graph = built
+    stored.save(index, tmp_path / "index")
+    rankers = stored.load_rankers(tmp_path / "index")
+    now = SuggestionIndex.build(graph, profiles, rankers=rankers)
+    assert now.ranker is rankers[0] and now.cold_ranker is rankers[1]
+    member_id = index.member_ids[3]
+    assert _as_tuples(suggest(now, member_id)) == _as_tuples(suggest(index, member_id))
+
+
+def test_models_fitted_on_other_columns_are_not_reused(
+    built: tuple[SuggestionIndex, list[MemberProfile], CommunityGraph], tmp_path: Path,
+) -> None:
+    index, profiles, graph = built
+    stored.save(index, tmp_path / "index")
+    rankers = stored.load_rankers(tmp_path / "index")
+    # A new attribute adds a model column: the models of the build cannot score it.
+    moved = [MemberProfile(p.member_id, interests=p.interests, attributes={**p.attributes, "floor": "2"})
+             for p in profiles]
+    now = SuggestionIndex.build(graph, moved, rankers=rankers)
+    assert now.ranker is not rankers[0] and "same:floor" in now.warm_feature_names
+    assert list(now.ranker.feature_names) == now.warm_feature_names
