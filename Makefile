@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint lock bench clean
+.PHONY: run test test-citus install lint lock bench clean
 
 LOCK_OPTIONS := --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
 	--no-emit-trusted-host --no-emit-find-links
@@ -27,7 +27,18 @@ run: $(STAMP)
 ## test: install, then the whole test suite against a real (embedded) PostgreSQL
 test: $(STAMP)
 	./scripts/ensure-chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ignore=tests/citus
+
+# The vendored Citus source (no registry ships it); a folder next to the checkout by default.
+CITUS_VENDOR ?= ../shared/vendor
+# What runs against the cluster: the API suite that needs no database of its own per test, the
+# races, and the Citus-only tests (see README, "Running on Citus").
+CITUS_TESTS ?= tests/service tests/concurrency tests/citus --deselect tests/service/test_operations.py
+
+## test-citus: install, build Citus if missing (root), start a coordinator and two workers, migrate, test, stop
+test-citus: $(STAMP)
+	./scripts/ensure-chromium
+	CITUS_VENDOR=$(CITUS_VENDOR) ./scripts/citus-cluster test $(CITUS_TESTS)
 
 ## lint: ruff over everything, mypy over the installed names (belonging.service, .matching, .graph)
 lint: $(STAMP)

@@ -49,10 +49,10 @@ async def round_pairs(conn: AsyncConnection, community_id: int, since: date, unt
             f"""WITH {_WINDOW}
             SELECT r.round_id, p.pair_id, p.outcome,
                    coalesce((SELECT array_agg(pm.member_id ORDER BY pm.member_id) FROM round_pair_members pm
-                              WHERE pm.community_id = p.community_id AND pm.pair_id = p.pair_id),
+                              WHERE pm.community_id = %(cid)s AND pm.pair_id = p.pair_id),
                             '{{}}') AS member_ids
               FROM rounds r CROSS JOIN bounds w
-              LEFT JOIN round_pairs p ON p.community_id = r.community_id AND p.round_id = r.round_id
+              LEFT JOIN round_pairs p ON p.community_id = %(cid)s AND p.round_id = r.round_id
              WHERE r.community_id = %(cid)s AND r.created_at >= w.starts AND r.created_at < w.ends""",
             _params(community_id, since, until),
         )

@@ -44,7 +44,7 @@ async def propose(
     conn: AsyncConnection, community_id: int, member_id: str, ranked: Sequence[dict[str, Any]], *,
     limit: int, max_exposures: int, model_version: str,
 ) -> list[tuple[str, str]]:
-    """Record the first ``limit`` of ``ranked`` that may still be shown, in one round trip.
+    """Record the first ``limit`` of ``ranked`` that may still be shown, in two round trips.
 
     A candidate is kept when they are still a member open to suggestions and either already
     have a suggestion to this member awaiting feedback (its id is reused, no new exposure) or
@@ -52,11 +52,12 @@ async def propose(
     ``(candidate_id, suggestion_id)`` in rank order.
 
     The cap and the reuse hold under any concurrency: the first statement locks every ranked
-    candidate's exposures (``locks.exposures``); the second counts and records with a snapshot
-    taken after those locks, so it sees every exposure an earlier holder committed. Both
-    statements travel in one pipeline. The member and the kept candidates are locked against
-    erasure (``FOR KEY SHARE``) as they are read, so a member erased meanwhile is skipped
-    rather than failing the request.
+    candidate's exposures (``locks.exposures``); the second counts with a snapshot taken after
+    those locks, so it sees every exposure an earlier holder committed, and the third records the
+    new exposures before the locks are released at commit. The first two travel in one pipeline.
+    The member and the kept candidates are locked against erasure (``FOR KEY SHARE``) as they are
+    read, so a member erased meanwhile is skipped rather than failing the request. Each statement
+    names the community, so on Citus each runs on the community's shard alone.
     """
     if not ranked or limit <= 0:
         return []
@@ -65,45 +66,50 @@ async def propose(
         await locks.exposures(conn, community_id, candidates)
         cur = await conn.execute(
             """
-            WITH ranked AS (
-                SELECT * FROM unnest(%(candidates)s::text[], %(scores)s::real[], %(reasons)s::jsonb[])
-                         WITH ORDINALITY AS r(candidate_id, score, reasons, position)
-            ), kept AS (
-                SELECT r.*, pending.suggestion_id AS pending_id
-                  FROM ranked r
-                  JOIN members me ON me.community_id = %(cid)s AND me.member_id = %(mid)s
-                  JOIN members m ON m.community_id = %(cid)s AND m.member_id = r.candidate_id
-                                AND m.open_to_suggestions
-                  LEFT JOIN LATERAL (
-                       SELECT s.suggestion_id FROM suggestions s
-                        WHERE s.community_id = %(cid)s AND s.member_id = %(mid)s AND s.candidate_id = r.candidate_id
-                          AND s.outcome IS NULL AND s.created_at > now() - interval '7 days'
-                        ORDER BY s.created_at DESC LIMIT 1) pending ON true
-                 WHERE pending.suggestion_id IS NOT NULL
-                    OR (SELECT count(*) FROM suggestions e
-                         WHERE e.community_id = %(cid)s AND e.candidate_id = r.candidate_id
-                           AND e.created_at > now() - interval '7 days') < %(cap)s
-                 ORDER BY r.position
-                 LIMIT %(limit)s
-                 -- Erasing either member waits for this request, or this request skips them.
-                 FOR KEY SHARE OF me, m
-            ), inserted AS (
-                INSERT INTO suggestions (community_id, member_id, candidate_id, score, reasons, model_version)
-                SELECT %(cid)s, %(mid)s, candidate_id, score, reasons, %(version)s FROM kept WHERE pending_id IS NULL
-                RETURNING suggestion_id, candidate_id
-            )
-            SELECT k.candidate_id, coalesce(k.pending_id, i.suggestion_id)::text
-              FROM kept k LEFT JOIN inserted i USING (candidate_id)
-             ORDER BY k.position
+            SELECT r.candidate_id, r.score, r.reasons, pending.suggestion_id::text
+              FROM unnest(%(candidates)s::text[], %(scores)s::real[], %(reasons)s::jsonb[])
+                   WITH ORDINALITY AS r(candidate_id, score, reasons, position)
+              JOIN members me ON me.community_id = %(cid)s AND me.member_id = %(mid)s
+              JOIN members m ON m.community_id = %(cid)s AND m.member_id = r.candidate_id
+                            AND m.open_to_suggestions
+              LEFT JOIN LATERAL (
+                   SELECT s.suggestion_id FROM suggestions s
+                    WHERE s.community_id = %(cid)s AND s.member_id = %(mid)s AND s.candidate_id = r.candidate_id
+                      AND s.outcome IS NULL AND s.created_at > now() - interval '7 days'
+                    ORDER BY s.created_at DESC LIMIT 1) pending ON true
+             WHERE pending.suggestion_id IS NOT NULL
+                OR (SELECT count(*) FROM suggestions e
+                     WHERE e.community_id = %(cid)s AND e.candidate_id = r.candidate_id
+                       AND e.created_at > now() - interval '7 days') < %(cap)s
+             ORDER BY r.position
+             LIMIT %(limit)s
+             -- Erasing either member waits for this request, or this request skips them.
+             FOR KEY SHARE OF me, m
             """,
             {
-                "cid": community_id, "mid": member_id, "version": model_version, "cap": max_exposures,
-                "limit": limit, "candidates": candidates,
+                "cid": community_id, "mid": member_id, "cap": max_exposures, "limit": limit,
+                "candidates": candidates,
                 "scores": [r["score"] for r in ranked],
                 "reasons": [Jsonb(r["reasons"]) for r in ranked],
             },
         )
-    return [(candidate, suggestion_id) for candidate, suggestion_id in await cur.fetchall()]
+    kept = await cur.fetchall()
+    new = [(candidate, score, reasons) for candidate, score, reasons, pending in kept if pending is None]
+    created: dict[str, str] = {}
+    if new:
+        # One multi-row VALUES: every row names the community, so it is one insert on one shard.
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(new))
+        params: list[Any] = []
+        for candidate, score, reasons in new:
+            params += [community_id, member_id, candidate, score, Jsonb(reasons), model_version]
+        inserted = await conn.execute(
+            "INSERT INTO suggestions (community_id, member_id, candidate_id, score, reasons, model_version)"
+            " VALUES " + values + " RETURNING candidate_id, suggestion_id::text",
+            params,
+        )
+        created = dict(await inserted.fetchall())
+    return [(candidate, pending if pending is not None else created[candidate])
+            for candidate, _, _, pending in kept]
 
 
 async def get(conn: AsyncConnection, community_id: int, suggestion_id: str) -> dict[str, Any] | None:
