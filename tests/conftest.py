@@ -83,11 +83,13 @@ def drop_database(server_url: str, url: str) -> None:
 
 
 def empty_citus_tables(url: str) -> None:
-    """Remove every row of every distributed and reference table (the Citus stand-in for a fresh database)."""
+    """Remove every community and so every row (the Citus stand-in for a fresh database).
+
+    Every community table reaches ``communities`` through foreign keys that cascade, so one
+    DELETE empties them all, and much faster than a TRUNCATE of every shard.
+    """
     with psycopg.connect(url, autocommit=True) as conn:
-        tables = distribution.layout(conn)
-        names = ", ".join(f'"{table}"' for table in tables.reference + tables.distributed)
-        conn.execute(f"TRUNCATE {names} CASCADE")
+        conn.execute("DELETE FROM communities")
 
 
 @pytest.fixture
