@@ -4,7 +4,8 @@
 the best friends of friends by Adamic-Adar, the most alike profiles, and a few members drawn at
 random so nobody is left without options), drops every pair a hard rule forbids, scores the
 rest with the community's suggestion model from both sides, and pairs members by a
-maximum-weight matching (:mod:`matching.pairing`).
+maximum-weight matching (:mod:`matching.pairing`). Members whose candidates were all taken get
+a second chance: a matching among them, over every allowed pair (or many drawn at random).
 
 Hard rules: each member is in at most one group; never two members already tied, blocked
 (either way), with a declined suggestion between them, or one of them not open to suggestions;
@@ -22,7 +23,7 @@ pair as a trio (at most one per round); everyone else left out is listed with th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -44,8 +45,14 @@ RANDOM_PARTNERS = 3
 """Members drawn at random per member, so that every member has options."""
 ALL_PAIRS_UP_TO = 64
 """Rounds of at most this many members consider every pair."""
+ALL_LEFTOVER_PAIRS_UP_TO = 400
+"""Members left over by the matching, up to this many, are offered every pair among them."""
+LEFTOVER_PARTNERS = 40
+"""Partners drawn at random for each member left over when there are more."""
 PROFILE_ROWS_PER_BLOCK = 1024
 """Members whose profile similarities are computed at once (a dense block of this many rows)."""
+DENSE_PROFILE_CELLS = 16_000_000
+"""Round members times profile tags up to which the candidates' tags are held as a dense matrix."""
 ATTRIBUTE_SIMILARITY = 0.25
 """Profile similarity of one shared attribute value, against interest cosine (0..1)."""
 DEFAULT_AVOID_REPEAT_ROUNDS = 4
@@ -196,6 +203,31 @@ def plan_round(
 
     has_partner = np.zeros(n, dtype=bool)
     has_partner[u] = has_partner[v] = True
+    # A second chance: members whose candidates were all taken may still meet each other.
+    leftover = members[(mate < 0) & has_partner[members]]
+    extra_u, extra_v = _leftover_pairs(leftover, formats, languages, forbidden, n, rng)
+    if len(extra_u):
+        extra_score, extra_crosses = _pair_scores(index, extra_u, extra_v, bridging_weight)
+        extra_weight = extra_score * (priority[extra_u] + priority[extra_v]) / 2.0
+        spot = np.full(n, -1, dtype=np.int64)
+        spot[leftover] = np.arange(len(leftover))
+        second = max_weight_matching(len(leftover), spot[extra_u], spot[extra_v], extra_weight)
+        u, v = np.concatenate([u, extra_u]), np.concatenate([v, extra_v])
+        order = np.argsort(u * n + v)
+        u, v = u[order], v[order]
+        score = np.concatenate([score, extra_score])[order]
+        crosses = np.concatenate([crosses, extra_crosses])[order]
+        weight = np.concatenate([weight, extra_weight])[order]
+        keys = u * n + v
+        for a_local, b_local in second.pairs():
+            a, b = int(leftover[a_local]), int(leftover[b_local])
+            chosen.append([a, b])
+            group_weight.append(float(weight[edge(a, b)]))
+            mate[local[a]], mate[local[b]] = local[b], local[a]
+        objective += second.weight
+        # A matching of all these edges splits into one of the candidate graph and one among
+        # the leftovers, so the two bounds add up.
+        bound += second.bound
     free = [int(members[k]) for k in np.flatnonzero(mate < 0).tolist()]
     free.sort(key=lambda i: -priority[i])
     trio_formed = False
@@ -311,17 +343,25 @@ def _contains(keys: np.ndarray, u: np.ndarray, v: np.ndarray, n: int) -> np.ndar
 
 
 def _top_per_row(matrix: sp.csr_array, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(rows, cols)`` of the ``k`` largest stored entries of each row."""
-    coo = matrix.tocoo()
-    if coo.nnz == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    # One float sort: rows ascending, and within a row the largest entries first.
-    scaled = coo.data.astype(np.float64) / (float(coo.data.max()) * 1.001)
-    order = np.argsort(coo.row.astype(np.float64) + 1.0 - scaled, kind="stable")
-    rows, cols = coo.row[order].astype(np.int64), coo.col[order].astype(np.int64)
-    starts = np.searchsorted(rows, rows, side="left")
-    keep = np.arange(len(rows)) - starts < k
-    return rows[keep], cols[keep]
+    """``(rows, cols)`` of the ``k`` largest stored entries of each row, largest first; ties go
+    to the lower column."""
+    matrix = sp.csr_array(matrix)
+    matrix.sort_indices()
+    indptr, data = matrix.indptr, matrix.data
+    lengths = np.diff(indptr)
+    keep = np.ones(len(data), dtype=bool)
+    # Rows longer than k keep the entries above their k-th largest value, then the first at it.
+    for row in np.flatnonzero(lengths > k).tolist():
+        lo, hi = indptr[row], indptr[row + 1]
+        values = data[lo:hi]
+        threshold = np.partition(values, len(values) - k)[len(values) - k]
+        mask = values > threshold
+        mask[np.flatnonzero(values == threshold)[: k - int(mask.sum())]] = True
+        keep[lo:hi] = mask
+    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), lengths)[keep]
+    cols = matrix.indices[keep].astype(np.int64)
+    order = np.lexsort((cols, -data[keep], rows))
+    return rows[order], cols[order]
 
 
 def _candidate_pairs(
@@ -351,8 +391,11 @@ def _candidate_pairs(
     column_weight = np.where(index.tag_block == ATTRIBUTES_BLOCK, ATTRIBUTE_SIMILARITY, 1.0)
     queries = index.profile_queries[members] @ sp.diags_array(column_weight.astype(np.float32))
     candidates = tags[members].T.tocsr()
+    if candidates.shape[0] * candidates.shape[1] <= DENSE_PROFILE_CELLS:
+        candidates = candidates.toarray()  # a sparse block times a dense matrix is the faster product
     for start in range(0, len(members), PROFILE_ROWS_PER_BLOCK):
-        block = (queries[start : start + PROFILE_ROWS_PER_BLOCK] @ candidates).toarray()
+        product = queries[start : start + PROFILE_ROWS_PER_BLOCK] @ candidates
+        block = product if isinstance(product, np.ndarray) else product.toarray()
         rows = np.arange(start, start + len(block))
         block[rows - start, rows] = 0.0
         k = min(PROFILE_PARTNERS, block.shape[1] - 1)
@@ -408,6 +451,31 @@ def _add_fallback_pairs(
     return keys // n, keys % n
 
 
+def _leftover_pairs(
+    leftover: np.ndarray,
+    formats: np.ndarray,
+    languages: Sequence[frozenset[str]],
+    forbidden: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Allowed pairs ``u < v`` among members left over: every pair of up to
+    ``ALL_LEFTOVER_PAIRS_UP_TO`` members, else ``LEFTOVER_PARTNERS`` drawn at random each."""
+    if len(leftover) < 2:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    if len(leftover) <= ALL_LEFTOVER_PAIRS_UP_TO:
+        first, second = np.triu_indices(len(leftover), k=1)
+        u, v = leftover[first], leftover[second]
+    else:
+        draws = rng.integers(0, len(leftover), size=(len(leftover), LEFTOVER_PARTNERS))
+        u, v = np.repeat(leftover, LEFTOVER_PARTNERS), leftover[draws.ravel()]
+    u, v = np.minimum(u, v), np.maximum(u, v)
+    keys = np.unique(u[u != v] * n + v[u != v])
+    u, v = keys // n, keys % n
+    allowed = _compatible(formats, languages, u, v) & ~_contains(forbidden, u, v, n)
+    return u[allowed], v[allowed]
+
+
 def _pair_scores(
     index: SuggestionIndex, u: np.ndarray, v: np.ndarray, bridging_weight: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -416,7 +484,11 @@ def _pair_scores(
     if len(u) == 0:
         return np.empty(0), np.empty(0, dtype=bool)
     forward = _edge_features(index, u, v)
-    backward = _edge_features(index, v, u)
+    # Only needs, offers and degrees depend on the side: the rest is the same both ways.
+    backward = replace(
+        forward, candidates=u, needs_met=forward.offers_wanted, offers_wanted=forward.needs_met,
+        target_degree=forward.candidate_degree, candidate_degree=forward.target_degree,
+    )
     probabilities = []
     for features, targets in ((forward, u), (backward, v)):
         cold = index.ties.degree[targets] == 0

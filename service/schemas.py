@@ -35,10 +35,18 @@ MAX_TIE_WEIGHT = 1_000_000
 
 
 
+#: Control characters no client has a reason to send: tab, line feed and carriage return are fine.
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def unstorable(text: str) -> str | None:
-    """What in ``text`` PostgreSQL cannot store as text (a NUL or a lone surrogate), or None."""
+    """What in ``text`` is refused: a NUL or a lone surrogate (PostgreSQL cannot store them as
+    text) or another control character (it would reach logs, pages and exports); None if nothing."""
     if "\x00" in text:
         return "a NUL character (\\u0000)"
+    control = _CONTROL.search(text)
+    if control is not None:
+        return f"a control character (\\u{ord(control[0]):04x})"
     if not text.isascii():
         try:
             text.encode("utf-8")
@@ -48,7 +56,7 @@ def unstorable(text: str) -> str | None:
 
 
 def no_nul_or_lone_surrogate(text: str) -> str:
-    """``text`` unchanged if it can be stored; a NUL or a lone surrogate is refused."""
+    """``text`` unchanged if it is acceptable; a NUL, a lone surrogate or a control character is refused."""
     found = unstorable(text)
     if found is not None:
         raise ValueError(f"contains {found}; remove it")
@@ -97,7 +105,7 @@ def _both_formats() -> list[Format]:
     return ["online", "in_person"]
 
 
-_SUSPECT = re.compile(r"\\x00|\\ud[89a-f]")
+_SUSPECT = re.compile(r"\\x(?:0[0-8bcef]|1[0-9a-f]|7f)|\\ud[89a-f]")
 
 
 def _unstorable_leaves(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
@@ -175,8 +183,10 @@ class Strict(BaseModel):
 
     @model_validator(mode="after")
     def _storable_text(self) -> Self:
-        # repr escapes a NUL as \x00 and a lone surrogate as \ud800-\udfff, so one scan of it in C
-        # clears almost every model; only a hit (or a literal backslash sequence) walks the fields.
+        # repr escapes a NUL as \x00, other control characters as \x01-\x1f and \x7f (tab, line
+        # feed and carriage return as \t, \n, \r) and a lone surrogate as \ud800-\udfff, so one
+        # scan of it in C clears almost every model; only a hit (or a literal backslash sequence)
+        # walks the fields.
         if _SUSPECT.search(repr(self.__dict__)) is None:
             return self
         for name, value in self.__dict__.items():

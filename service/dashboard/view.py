@@ -20,6 +20,7 @@ from belonging.matching.profiles import MemberProfile
 from belonging.matching.suggest import suggest
 from belonging.service import reports
 from belonging.service.dashboard.network import COLOURS, NetworkPicture, network_picture
+from belonging.service.impact import Week
 from belonging.service.indexes import CommunityModel
 from belonging.service.repository.groups import SupportGroupRow
 from belonging.service.support_groups import as_support_group
@@ -105,6 +106,17 @@ class Heatmap:
     assortativity: float | None
     ei_index: float | None
     members_with_value: int
+
+
+@dataclass(frozen=True)
+class ImpactGroupRow:
+    group: str
+    shown: int
+    acceptance: str
+    pairs: int
+    met: str
+    joined: int
+    left_isolation: int
 
 
 def member_labels(profiles: Iterable[MemberProfile]) -> dict[str, str]:
@@ -338,3 +350,80 @@ def csv_cell(value: object) -> str:
     """A cell a spreadsheet shows as text, never runs as a formula."""
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# --- "Is it working?" ----------------------------------------------------------------------------
+
+#: Columns of the weekly CSV, with the count each one reads.
+IMPACT_COLUMNS = (
+    ("suggestions_shown", "shown"), ("suggestions_accepted", "accepted"), ("suggestions_declined", "declined"),
+    ("rounds_held", "round"), ("round_pairs", "pair"), ("pairs_met", "met"), ("pairs_not_met", "not_met"),
+    ("pairs_skipped", "skipped"), ("members_joined", "joined"), ("members_first_tie", "first_tie"),
+)
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "n/a"
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number:,} {one if number == 1 else many}"
+
+
+def impact_cards(figures: Mapping[str, Any]) -> list[Card]:
+    """The four answers to "is it working?" over the window, each with what it is out of."""
+    s, r, n, left = (figures["suggestions"], figures["rounds"], figures["new_members"], figures["left_isolation"])
+    answered = r["met"] + r["not_met"] + r["skipped"]
+    median = n["median_days_to_first_tie"]
+    routes = left["by_route"]
+    return [
+        Card("accepted", "Suggestions accepted", f"{s['accepted']:,}",
+             f"of {_count(s['shown'], 'suggestion', 'suggestions')} shown ({_share(s['accepted'], s['shown'])})"),
+        Card("met", "Intro pairs who met", f"{r['met']:,}",
+             f"of {_count(answered, 'pair', 'pairs')} answered ({_share(r['met'], answered)});"
+             f" {_count(r['held'], 'round', 'rounds')} held"),
+        Card("new_members", "New members with a tie within 14 days",
+             f"{n['share_with_tie_within_14_days']:.0%}" if n["joined"] else "n/a",
+             f"of {_count(n['joined'], 'member', 'members')} who joined"
+             + ("" if median is None else f"; median {median:.1f} days to a first tie")),
+        Card("left_isolation", "Members who made a first tie", f"{left['total']:,}",
+             f"{routes['suggestion']:,} through suggestions, {routes['round']:,} through rounds,"
+             f" {routes['group']:,} through groups, {routes['other']:,} otherwise"),
+    ]
+
+
+def impact_groups(report: Mapping[str, Any]) -> list[tuple[str, list[ImpactGroupRow]]]:
+    """Per attribute, a row per group of the (k-safe) impact report."""
+    made = []
+    for name, groups in sorted(report["attributes"].items()):
+        rows = []
+        for value, f in groups.items():
+            s, r = f["suggestions"], f["rounds"]
+            answered = r["met"] + r["not_met"] + r["skipped"]
+            rows.append(ImpactGroupRow(value, s["shown"], _share(s["accepted"], s["shown"]), r["pairs"],
+                                       _share(r["met"], answered), f["new_members"]["joined"],
+                                       f["left_isolation"]["total"]))
+        made.append((name, rows))
+    return made
+
+
+def week_label(week: Week) -> str:
+    return f"{week.starts:%d %b} – {week.ends:%d %b %Y}"
+
+
+def impact_series(weeks: Sequence[Week]) -> dict[str, list[Any]]:
+    """Weekly counts as chart series, oldest first."""
+    return {
+        "labels": [f"{w.starts:%d %b}" for w in weeks],
+        "accepted": [w.counts["accepted"] for w in weeks],
+        "met": [w.counts["met"] for w in weeks],
+        "first_tie": [w.counts["first_tie"] for w in weeks],
+        "joined": [w.counts["joined"] for w in weeks],
+    }
+
+
+def impact_csv_rows(weeks: Sequence[Week]) -> list[list[object]]:
+    rows: list[list[object]] = [["week_starts", "week_ends", *(column for column, _ in IMPACT_COLUMNS)]]
+    for w in weeks:
+        rows.append([w.starts.isoformat(), w.ends.isoformat(), *(w.counts[what] for _, what in IMPACT_COLUMNS)])
+    return rows

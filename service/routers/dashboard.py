@@ -13,6 +13,7 @@ import csv
 import io
 import time
 from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -22,7 +23,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from psycopg import AsyncConnection
 
-from belonging.service import auth, reports
+from belonging.service import auth, impact, reports
 from belonging.service.dashboard import session as sessions
 from belonging.service.dashboard import view
 from belonging.service.dashboard.view import DashboardData
@@ -30,6 +31,7 @@ from belonging.service.deps import Conn, community_for_key
 from belonging.service.errors import ApiError
 from belonging.service.params import SlugPath
 from belonging.service.repository import dashboard_sessions, groups
+from belonging.service.repository import impact as impact_repository
 from belonging.service.repository import reports as report_repository
 from belonging.service.repository.communities import CommunityRow
 from belonging.service.schemas import CommunitySettings
@@ -42,6 +44,8 @@ templates = Jinja2Templates(directory=FilePath(__file__).resolve().parent.parent
 LARGE_REUSE_S = 15 * 60
 #: Communities whose latest build this process keeps; the least recently built go first.
 CACHED_COMMUNITIES = 32
+#: Days the "Is it working?" window may start or end on: a mistyped year gets a message.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(9999, 12, 1)
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self';"
@@ -64,10 +68,13 @@ class _Built:
 
 @dataclass
 class DashboardCache:
-    """The latest build per community in this process, and one lock per community so it is built once."""
+    """The latest build per community in this process, and one lock per community so it is built once;
+    for large communities, the "Is it working?" figures of recent windows too."""
 
     builds: dict[int, _Built] = field(default_factory=dict)
     locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+    impact: dict[tuple[int, date, date, int], tuple[float, dict[str, Any], list[impact.Week]]] = field(
+        default_factory=dict)
 
 
 def _cache(request: Request) -> DashboardCache:
@@ -123,6 +130,40 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
+@dataclass(frozen=True)
+class _Window:
+    since: date
+    until: date
+    error: str | None = None
+
+
+def _impact_window(request: Request) -> _Window:
+    """The "Is it working?" window from ``?since=&until=`` (ISO dates), by default the last 30 days.
+
+    A date that cannot be read leaves the default window and says what to write instead.
+    """
+    today = datetime.now(UTC).date()
+    days: dict[str, date | None] = {}
+    for name, label in (("since", "first"), ("until", "last")):
+        text = request.query_params.get(name, "").strip()
+        days[name] = None
+        if not text:
+            continue
+        try:
+            days[name] = date.fromisoformat(text)
+        except ValueError:
+            return _Window(*impact.window(None, None, today),
+                           error=f"The {label} day is not a date: write it as YYYY-MM-DD, for example 2026-10-31.")
+        if not FIRST_DAY <= days[name] <= LAST_DAY:  # type: ignore[operator]
+            return _Window(*impact.window(None, None, today),
+                           error=f"The {label} day must lie between {FIRST_DAY} and {LAST_DAY}.")
+    since, until = impact.window(days["since"], days["until"], today)
+    if since > until:
+        return _Window(*impact.window(None, None, today),
+                       error="The first day is after the last day: swap them.")
+    return _Window(since, until)
+
+
 async def _build(request: Request, community: CommunityRow) -> DashboardData:
     settings = CommunitySettings.from_stored(community.settings)
     cache = _cache(request)
@@ -143,6 +184,26 @@ async def _build(request: Request, community: CommunityRow) -> DashboardData:
             oldest = min(cache.builds, key=lambda cid: cache.builds[cid].built_at)
             del cache.builds[oldest]
         return data
+
+
+async def _impact(
+    request: Request, conn: AsyncConnection, community_id: int, window: _Window, k: int, *, large: bool
+) -> tuple[dict[str, Any], list[impact.Week]]:
+    """The window's figures and weeks. A large community's are kept for ``LARGE_REUSE_S``: each
+    reads every tie of the community once (about a second per million)."""
+    key = (community_id, window.since, window.until, k)
+    cache = _cache(request).impact
+    kept = cache.get(key)
+    if large and kept is not None and time.monotonic() - kept[0] < LARGE_REUSE_S:
+        return kept[1], kept[2]
+    attributes = await impact_repository.attribute_names(conn, community_id)
+    effect = await impact.report(conn, community_id, window.since, window.until, attributes, k)
+    weeks = await impact.weekly(conn, community_id, window.since, window.until)
+    if large:
+        cache[key] = (time.monotonic(), effect, weeks)
+        while len(cache) > CACHED_COMMUNITIES:
+            del cache[min(cache, key=lambda oldest: cache[oldest][0])]
+    return effect, weeks
 
 
 @router.get("")
@@ -168,6 +229,10 @@ async def dashboard(slug: SlugPath, request: Request, conn: Conn) -> Response:
         rows = [replace(row, groups=found.get(row.member_id, [])) for row in rows]
     report = data.report
     previous = snapshots[-1] if snapshots else None
+    window = _impact_window(request)
+    k = CommunitySettings.from_stored(community.settings).report_min_group_size
+    effect, weeks = await _impact(request, conn, community.community_id, window, k,
+                                  large=report["connections"] > reports.SYNC_MAX_TIES)
     context = {
         "slug": slug,
         "community": community,
@@ -190,8 +255,17 @@ async def dashboard(slug: SlugPath, request: Request, conn: Conn) -> Response:
         "live": data.revision >= community.revision,
         "saved": request.query_params.get("saved") == "1",
         "snapshot_queued": request.query_params.get("saved") == "queued",
+        "window": window,
+        "impact_cards": view.impact_cards(effect),
+        "impact_groups": view.impact_groups(effect),
+        "impact_k": k,
+        "impact_large": report["connections"] > reports.SYNC_MAX_TIES,
+        "weeks": weeks,
+        "week_label": view.week_label,
+        "impact_series": view.impact_series(weeks),
+        "impact_query": f"since={window.since}&until={window.until}",
     }
-    return _page(request, "dashboard.html", context)
+    return _page(request, "dashboard.html", context, 422 if window.error else 200)
 
 
 @router.post("/login")
@@ -292,3 +366,16 @@ async def export_members_by_community(slug: SlugPath, request: Request, conn: Co
         rows.append([member_id, data.names.get(member_id, ""), "" if lonely else number + 1,
                      "yes" if lonely else "no"])
     return _csv(rows, f"{slug}-members-by-community.csv")
+
+
+@router.get("/export/impact.csv")
+async def export_impact(slug: SlugPath, request: Request, conn: Conn) -> Response:
+    """The "Is it working?" counts week by week, over the same weeks as the page's chart."""
+    community = (await _visitor(request, slug, conn)).community
+    if community is None:
+        return _refused(slug)
+    window = _impact_window(request)
+    if window.error:
+        return Response(window.error + "\n", status_code=422, media_type="text/plain", headers=SECURITY_HEADERS)
+    weeks = await impact.weekly(conn, community.community_id, window.since, window.until)
+    return _csv(view.impact_csv_rows(weeks), f"{slug}-impact-{weeks[0].starts}-{weeks[-1].ends}.csv")

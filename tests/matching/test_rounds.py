@@ -196,6 +196,23 @@ def test_unpaired_members_left_over_say_their_partners_were_taken() -> None:
     assert_everyone_accounted_for(result, ["a", "b", "c", "d"])
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_members_whose_candidates_were_all_taken_meet_each_other(seed: int) -> None:
+    # 400 members: candidates are sampled, so the matching leaves some whose candidates all
+    # went to others; any two of them may still meet, so everyone is paired.
+    rng = np.random.default_rng(seed)
+    members = [f"m{k}" for k in range(400)]
+    graph = nx.gnm_random_graph(400, 1600, seed=seed)
+    ties = [(f"m{a}", f"m{b}") for a, b in graph.edges]
+    topics = ["chess", "opera", "walking", "cooking", "cycling", "poetry", "gardening", "film"]
+    people = [MemberProfile(m, interests=tuple(rng.choice(topics, size=2, replace=False))) for m in members]
+    index, profiles = build(members, ties, people)
+    result = plan_round(index, profiles=profiles, random_state=seed)
+    assert result.unpaired == []
+    assert sum(len(g.member_ids) for g in result.groups) == 400
+    assert result.objective <= result.bound + 1e-9
+
+
 def test_objective_is_the_sum_of_group_weights_and_below_the_bound() -> None:
     members = [f"m{k}" for k in range(30)]
     rng = np.random.default_rng(1)
@@ -248,7 +265,7 @@ def test_matching_is_within_one_percent_of_the_exact_optimum(n: int, degree: int
 
 def test_greedy_with_local_improvement_alone_stays_close() -> None:
     u, v, w = random_graph(500, 6, 7)
-    ours = max_weight_matching(500, u, v, w, lp_edges=0)
+    ours = max_weight_matching(500, u, v, w, relaxation=False)
     exact = max_weight_matching(500, u, v, w)
     assert ours.weight >= 0.97 * exact.weight
     assert dual_bound(500, u, v, w) >= exact.weight - 1e-6

@@ -522,6 +522,20 @@ def test_an_organiser_signs_in_and_sees_the_dashboard_in_a_browser(live_server: 
             rows = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text())))
             assert {r["member_id"] for r in rows} == expected_at_risk
 
+            # Is it working? Everyone but loner-3 made a first tie today, and 37 members joined today.
+            assert page.locator("#impact [data-metric=left_isolation] .value").inner_text() == "36"
+            page.locator("#impact-chart[data-drawn=true]").wait_for(state="attached")
+            weekly = page.evaluate("""() => {
+                const chart = Chart.getChart(document.getElementById('impact-chart'));
+                return {labels: chart.data.labels.length, first_ties: chart.data.datasets[2].data};
+            }""")
+            assert weekly["labels"] == 12 and weekly["first_ties"][-1] == 36 and sum(weekly["first_ties"]) == 36
+            with page.expect_download() as download_info:
+                page.get_by_role("link", name="Download the weeks as CSV").click()
+            weeks = list(csv.DictReader(io.StringIO(Path(download_info.value.path()).read_text())))
+            assert [int(w["members_first_tie"]) for w in weeks] == weekly["first_ties"]
+            assert int(weeks[-1]["members_joined"]) == 37
+
             assert serious_accessibility_violations(page) == []
 
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)

@@ -29,7 +29,9 @@ from tests.conftest import ADMIN, CommunityKeys, make_community
 
 NUL = "\u0000"
 SURROGATE = "\ud800"
-HOSTILE_TEXT = {"nul": f"x{NUL}y", "surrogate": f"x{SURROGATE}y", "only nul": NUL}
+ESCAPE = "\u001b"
+HOSTILE_TEXT = {"nul": f"x{NUL}y", "surrogate": f"x{SURROGATE}y", "only nul": NUL,
+                "terminal escape": f"x{ESCAPE}[31my", "delete": "x\u007fy"}
 # Path segments, already percent-encoded: a NUL, bytes that would decode to a lone surrogate, and
 # 36 characters of hex digits and dashes that are neither a UUID nor a member id.
 HOSTILE_SEGMENTS = ["m1%00", "%00", "%ED%A0%80", "-" * 36, "-0000000-0000-0000-0000-000000000000",
@@ -386,6 +388,17 @@ def test_a_nul_or_lone_surrogate_in_a_profile_is_a_422_naming_each_field(world: 
     problem = response.json()
     assert {e["field"] for e in problem["errors"]} == {"interests.1", "attributes.cohort"}
     assert "NUL" in problem["detail"] and "surrogate" in problem["detail"]
+
+
+def test_control_characters_are_refused_but_tabs_and_line_breaks_are_kept(world: World) -> None:
+    refused = world.client.put(world.community.url("/members/ctl"), json={"display_name": f"Ann{ESCAPE}[2J"},
+                               headers=world.community.platform)
+    assert refused.status_code == 422
+    assert "display_name" in refused.text and "control character (\\u001b)" in refused.json()["detail"]
+    kept = world.client.put(world.community.url("/members/ctl"), json={"display_name": "Ann\tLee\nSmith"},
+                            headers=world.community.platform)
+    assert kept.status_code in (200, 201), kept.text
+    assert kept.json()["display_name"] == "Ann\tLee\nSmith"
 
 
 def test_a_nul_in_an_import_line_is_a_422_naming_the_line_and_field(world: World) -> None:

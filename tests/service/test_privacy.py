@@ -127,6 +127,7 @@ def organiser_responses(
     yield client.post(f"/dashboard/{community.slug}/snapshots", follow_redirects=True)
     yield client.get(f"/dashboard/{community.slug}/export/at-risk.csv")
     yield client.get(f"/dashboard/{community.slug}/export/members-by-community.csv")
+    yield client.get(f"/dashboard/{community.slug}/export/impact.csv")
 
 
 @pytest.mark.parametrize("seed", range(3))
