@@ -73,7 +73,8 @@ async def load(url: str, instance: Instance, ties: list[tuple[str, str]]) -> Non
                           g.status) for g in instance.groups))
         await copy_rows(conn, "COPY group_memberships (community_id, group_id, member_id) FROM STDIN",
                         ((community_id, g.group_id, m) for g in instance.groups for m in g.member_ids))
-        await conn.execute("UPDATE communities SET revision = revision + 1 WHERE community_id = %s", (community_id,))
+        await conn.execute("UPDATE community_revisions SET revision = revision + 1 WHERE community_id = %s",
+                           (community_id,))
         await conn.commit()
 
 

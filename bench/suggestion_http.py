@@ -60,7 +60,8 @@ async def load(url: str, platform_slug: str, n_members: int, n_ties: int) -> Non
                     yield (community_id, ids[r], ids[c], 1.0, None)
 
         await copy_rows(conn, "COPY connections (community_id, member_a, member_b, weight, kind) FROM STDIN", ties())
-        await conn.execute("UPDATE communities SET revision = revision + 1 WHERE community_id = %s", (community_id,))
+        await conn.execute("UPDATE community_revisions SET revision = revision + 1 WHERE community_id = %s",
+                           (community_id,))
         await conn.commit()
         # What autovacuum does a minute after a bulk load; measured requests should not wait for it.
         await conn.set_autocommit(True)

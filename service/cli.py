@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from belonging.service import auth, imports, keys, logs
 from belonging.service.config import Settings
-from belonging.service.database import EmbeddedPostgres, MigrationsMissing, migrate, resolve_database_url
+from belonging.service.database import EmbeddedPostgres, MigrationsMissing, layout, migrate, resolve_database_url
 from belonging.service.demo_data import generate_demo_community
 from belonging.service.errors import ApiError
 from belonging.service.repository import communities, groups
@@ -157,10 +157,12 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
     url, embedded = resolve_database_url(settings)
     try:
         applied = migrate(url)
+        mode = layout(url).describe()
     finally:
         if embedded is not None:
             embedded.stop()
     print("Applied: " + ", ".join(applied) if applied else "The database is up to date.")
+    print("Mode: " + mode)
 
 
 # --- create-community ---------------------------------------------------------------------------

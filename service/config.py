@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,10 @@ class Settings(BaseSettings):
     # Requests per minute each community key may make, in bursts up to the same number; 0 turns
     # the limit off. Counted per process: see "Rate limits" in the README.
     rate_limit_per_minute: int = Field(default=1200, ge=0)
+    # On Citus: how a request's query that runs on more than one shard is reported (Citus's
+    # citus.multi_task_query_log_level: off, log, notice, warning or error). Every request names one
+    # community, so none should; the Citus test run sets `error` so that one fails the suite.
+    multi_shard_query_log_level: Literal["off", "log", "notice", "warning", "error"] | None = None
 
     # Suggestion index overlay: past this many members changed since the build (or this share of
     # the community, whichever is larger) a new build is made in the background.

@@ -15,6 +15,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from belonging.service.config import Settings
+from belonging.service.repository import distribution
 
 log = logging.getLogger("belonging.database")
 
@@ -61,12 +62,16 @@ def resolve_database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | No
 
 def open_pool(url: str, settings: Settings) -> AsyncConnectionPool:
     """An unopened async pool; the caller opens it (in the FastAPI lifespan)."""
+    kwargs: dict[str, Any] = {"autocommit": False}
+    if settings.multi_shard_query_log_level is not None:
+        # Background work that reads every community relaxes it per transaction (repository.fan_out).
+        kwargs["options"] = f"-c citus.multi_task_query_log_level={settings.multi_shard_query_log_level}"
     return AsyncConnectionPool(
         url,
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
         open=False,
-        kwargs={"autocommit": False},
+        kwargs=kwargs,
         name="belonging",
     )
 
@@ -94,6 +99,8 @@ _CREATE_LEDGER = (
 def migrate(url: str, directory: Traversable | Path | None = None) -> list[str]:
     """Apply every migration not yet recorded, each exactly once and in its own transaction.
 
+    On Citus, the community tables are then distributed and the shared ones replicated (see
+    :mod:`belonging.service.repository.distribution`); on a single PostgreSQL nothing more happens.
     An advisory lock serialises concurrent migrators (several workers starting together).
     Returns the names applied by this call; raises :class:`MigrationsMissing` when the package
     holds no migration files at all.
@@ -103,6 +110,9 @@ def migrate(url: str, directory: Traversable | Path | None = None) -> list[str]:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK_ID,))
         try:
+            if distribution.has_citus(conn):
+                # Tables already distributed carry the write-rule triggers; migrations may add more.
+                conn.execute("SET citus.enable_unsafe_triggers TO on")
             conn.execute(_CREATE_LEDGER)
             done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
             for path in files:
@@ -113,9 +123,18 @@ def migrate(url: str, directory: Traversable | Path | None = None) -> list[str]:
                     conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (path.name,))
                 log.info("migration applied", extra={"migration": path.name})
                 applied.append(path.name)
+            changed = distribution.distribute(conn)
+            if changed:
+                log.info("tables distributed", extra={"tables": changed})
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK_ID,))
     return applied
+
+
+def layout(url: str) -> distribution.Layout:
+    """How the database lays out the tables: single PostgreSQL, or Citus with what is distributed."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return distribution.layout(conn)
 
 
 async def pending_migrations(conn: AsyncConnection) -> list[str]:

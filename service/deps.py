@@ -64,7 +64,10 @@ async def require_admin(request: Request, credentials: Credentials) -> None:
 async def community_for_key(
     conn: AsyncConnection, slug: str, token: str, role: str, *, admin_token: str | None = None
 ) -> CommunityRow:
-    """The community ``slug`` if ``token`` is one of its active ``role`` keys (one query).
+    """The community ``slug`` if ``token`` is one of its active ``role`` keys, with its current revision.
+
+    One query finds the key and its community (small tables, on Citus a copy on every node), one
+    more reads the revision on the community's own shard.
 
     The key is checked first, by its own id, and the slug only after: a missing, malformed,
     unknown, revoked or wrong key gets 401, and a valid key that does not open this community in
@@ -83,9 +86,9 @@ async def community_for_key(
                  None)
     if owner is None:
         raise _bad_key()
-    if owner.role != role or owner.community.slug != slug:
+    if owner.role != role or owner.slug != slug:
         raise forbidden
-    return owner.community
+    return await owner.community(conn)
 
 
 def _count_use(request: Request, community: CommunityRow, token: str) -> None:

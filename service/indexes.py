@@ -1,6 +1,6 @@
 """Per-process, per-community in-memory indexes, kept fresh by the community revision.
 
-Every write that changes members, ties, blocks or group seats bumps ``communities.revision``
+Every write that changes members, ties, blocks or group seats bumps the community's revision (``community_revisions``)
 in the same transaction. A request already reads the community row (slug and keys), so
 checking freshness costs nothing extra. When the revision moved:
 

@@ -23,6 +23,7 @@ from belonging.matching.suggest import suggest
 from belonging.service.indexes import CommunityModel, IndexCache
 from belonging.service.jobs import JobContext, handler
 from belonging.service.repository import jobs as job_repository
+from belonging.service.repository import operation_locks
 from belonging.service.repository import reports as repository
 from belonging.service.schemas import CommunitySettings
 
@@ -200,7 +201,13 @@ async def _daily_snapshot_job(job: JobContext) -> dict[str, Any]:
 
 
 async def schedule_daily_snapshots(pool: AsyncConnectionPool) -> None:
-    """Queue a daily snapshot for every community that has not had one today."""
-    async with pool.connection() as conn:
+    """Queue a daily snapshot for every community that has not had one today.
+
+    Several service processes run this loop; the lock lets one of them queue at a time, so a
+    community never gets two daily jobs from processes that looked at the same moment.
+    """
+    async with pool.connection() as conn, conn.transaction():
+        if not await operation_locks.try_lock(conn, "daily_schedule", 0):
+            return
         for community_id in await repository.communities_due_daily(conn):
             await job_repository.enqueue(conn, community_id, "daily_snapshot", {})

@@ -51,7 +51,7 @@ async def since(conn: AsyncConnection, community_id: int, revision: int, limit: 
         ), now AS (
         """ + _MEMBER_NOW + """
         )
-        SELECT (SELECT revision FROM communities WHERE community_id = %(cid)s),
+        SELECT (SELECT revision FROM community_revisions WHERE community_id = %(cid)s),
                (SELECT count(*) FROM touched),
                coalesce((SELECT jsonb_agg(to_jsonb(now) || jsonb_build_object(
                                  'created_at', extract(epoch FROM now.created_at)))
@@ -66,7 +66,8 @@ async def since(conn: AsyncConnection, community_id: int, revision: int, limit: 
 
 
 async def revision(conn: AsyncConnection, community_id: int) -> int:
-    cur = await conn.execute("SELECT revision FROM communities WHERE community_id = %(cid)s", {"cid": community_id})
+    cur = await conn.execute("SELECT revision FROM community_revisions WHERE community_id = %(cid)s",
+                             {"cid": community_id})
     row = await cur.fetchone()
     return 0 if row is None else int(row[0])
 

@@ -29,7 +29,7 @@ async def upsert(
             "INSERT INTO connections (community_id, member_a, member_b, weight, kind)"
             " VALUES (%(cid)s, %(a)s, %(b)s, %(weight)s, %(kind)s)"
             " ON CONFLICT (community_id, member_a, member_b) DO UPDATE"
-            " SET weight = EXCLUDED.weight, kind = EXCLUDED.kind, updated_at = now()"
+            " SET weight = EXCLUDED.weight, kind = EXCLUDED.kind, updated_at = EXCLUDED.updated_at"
             " RETURNING (xmax = 0)",
             {"cid": community_id, "a": member_a, "b": member_b, "weight": weight, "kind": kind},
         )
@@ -52,7 +52,7 @@ async def strengthen(
             "INSERT INTO connections (community_id, member_a, member_b, weight, kind)"
             " VALUES (%(cid)s, %(a)s, %(b)s, %(by)s, %(kind)s)"
             " ON CONFLICT (community_id, member_a, member_b) DO UPDATE"
-            " SET weight = connections.weight + EXCLUDED.weight, updated_at = now()",
+            " SET weight = connections.weight + EXCLUDED.weight, updated_at = EXCLUDED.updated_at",
             {"cid": community_id, "a": member_a, "b": member_b, "by": by, "kind": kind},
         )
 
@@ -127,7 +127,7 @@ async def bulk_load(
             "INSERT INTO connections (community_id, member_a, member_b, weight, kind)"
             " SELECT community_id, member_a, member_b, weight, kind FROM connection_import"
             " ON CONFLICT (community_id, member_a, member_b) DO UPDATE"
-            " SET weight = EXCLUDED.weight, kind = EXCLUDED.kind, updated_at = now()"
+            " SET weight = EXCLUDED.weight, kind = EXCLUDED.kind, updated_at = EXCLUDED.updated_at"
             " RETURNING (xmax = 0)"
         )
         created = sum(1 for (new,) in await cur.fetchall() if new)

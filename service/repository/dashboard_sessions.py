@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from psycopg import AsyncConnection
-from psycopg.rows import class_row
 
-from belonging.service.repository.communities import CommunityRow
+from belonging.service.repository.communities import CommunityRow, by_slug
 
 
 async def open_session(
@@ -25,23 +24,27 @@ async def open_session(
 
 async def community_for_session(conn: AsyncConnection, slug: str, session_id: str) -> CommunityRow | None:
     """The community ``slug`` if ``session_id`` is one of its open, unexpired sessions whose key is active."""
-    async with conn.cursor(row_factory=class_row(CommunityRow)) as cur:
-        await cur.execute(
-            "SELECT c.community_id, c.slug, c.name, c.settings, c.revision FROM communities c"
-            " JOIN dashboard_sessions s ON s.community_id = c.community_id"
-            " JOIN api_keys k ON k.community_id = s.community_id AND k.key_id = s.key_id"
-            " WHERE c.slug = %(slug)s AND s.session_id = %(sid)s AND s.expires_at > now()"
-            " AND (k.revoked_at IS NULL OR k.revoked_at > now())",
-            {"slug": slug, "sid": session_id},
-        )
-        return await cur.fetchone()
+    # The community first, so that the session is looked up on the community's own shard.
+    community = await by_slug(conn, slug)
+    if community is None:
+        return None
+    cur = await conn.execute(
+        "SELECT 1 FROM dashboard_sessions s"
+        " JOIN api_keys k ON k.community_id = s.community_id AND k.key_id = s.key_id"
+        " WHERE s.community_id = %(cid)s AND s.session_id = %(sid)s AND s.expires_at > now()"
+        " AND (k.revoked_at IS NULL OR k.revoked_at > now())",
+        {"cid": community.community_id, "sid": session_id},
+    )
+    return community if await cur.fetchone() is not None else None
 
 
 async def close_session(conn: AsyncConnection, slug: str, session_id: str) -> bool:
     """End a session; False if it was not open."""
+    community = await by_slug(conn, slug)
+    if community is None:
+        return False
     cur = await conn.execute(
-        "DELETE FROM dashboard_sessions s USING communities c"
-        " WHERE s.community_id = c.community_id AND c.slug = %(slug)s AND s.session_id = %(sid)s",
-        {"slug": slug, "sid": session_id},
+        "DELETE FROM dashboard_sessions WHERE community_id = %(cid)s AND session_id = %(sid)s",
+        {"cid": community.community_id, "sid": session_id},
     )
     return cur.rowcount > 0

@@ -57,7 +57,7 @@ class BlockedSeat:
 _GROUP_COLUMNS = (
     "g.group_id::text AS group_id, g.name, g.topics, g.capacity, g.format, g.language, g.status, g.version,"
     " coalesce((SELECT array_agg(gm.member_id ORDER BY gm.member_id) FROM group_memberships gm"
-    "  WHERE gm.community_id = g.community_id AND gm.group_id = g.group_id), '{}') AS member_ids"
+    "  WHERE gm.community_id = %(cid)s AND gm.group_id = g.group_id), '{}') AS member_ids"
 )
 EDITABLE = ("name", "topics", "capacity", "format", "language", "status")
 # The first key of the two-key advisory locks on a community's seat writes; the second is the
@@ -162,7 +162,7 @@ async def shared_groups(conn: AsyncConnection, community_id: int, member_id: str
     """The groups both members sit in."""
     cur = await conn.execute(
         "SELECT mine.group_id::text FROM group_memberships mine"
-        " JOIN group_memberships theirs ON theirs.community_id = mine.community_id"
+        " JOIN group_memberships theirs ON theirs.community_id = %(cid)s"
         "  AND theirs.group_id = mine.group_id AND theirs.member_id = %(other)s"
         " WHERE mine.community_id = %(cid)s AND mine.member_id = %(mid)s ORDER BY 1",
         {"cid": community_id, "mid": member_id, "other": other_id},

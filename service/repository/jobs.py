@@ -8,6 +8,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from belonging.service.repository.fan_out import allow_fan_out
+
 MAX_ATTEMPTS = 3
 # A running job that has not sent a heartbeat for this long lost its worker.
 ABANDONED_AFTER = "10 minutes"
@@ -26,19 +28,41 @@ async def enqueue(conn: AsyncConnection, community_id: int, kind: str, params: d
     return row[0]
 
 
+#: Due jobs looked at per claim; another worker may take some of them first.
+CLAIM_CANDIDATES = 20
+
+
 async def claim(conn: AsyncConnection) -> dict[str, Any] | None:
-    """Take the oldest due job for this worker (committed at once, so others skip it)."""
+    """Take the oldest due job for this worker (committed at once, so others skip it).
+
+    Two steps, so that it also works with the jobs spread over a cluster by community: one read
+    across every community lists the oldest due jobs (the only step that spans communities), then
+    each is claimed in the community's own shard with ``FOR UPDATE SKIP LOCKED``: a job another
+    worker holds or took already is passed over, never run twice.
+    """
     async with conn.transaction():
-        async with conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(
+        await allow_fan_out(conn)
+        cur = await conn.execute(
+            "SELECT community_id, job_id FROM jobs WHERE status = 'queued' AND run_after <= now()"
+            " ORDER BY run_after LIMIT %(limit)s",
+            {"limit": CLAIM_CANDIDATES},
+        )
+        candidates = await cur.fetchall()
+    for community_id, job_id in candidates:
+        async with conn.transaction(), conn.cursor(row_factory=dict_row) as claimed:
+            await claimed.execute(
                 "UPDATE jobs SET status = 'running', started_at = now(), heartbeat_at = now(),"
                 " attempts = attempts + 1"
-                " WHERE (community_id, job_id) = ("
-                "   SELECT community_id, job_id FROM jobs WHERE status = 'queued' AND run_after <= now()"
-                "   ORDER BY run_after FOR UPDATE SKIP LOCKED LIMIT 1)"
-                " RETURNING " + _COLUMNS
+                " WHERE community_id = %(cid)s AND job_id = ("
+                "   SELECT job_id FROM jobs WHERE community_id = %(cid)s AND job_id = %(jid)s"
+                "   AND status = 'queued' FOR UPDATE SKIP LOCKED)"
+                " RETURNING " + _COLUMNS,
+                {"cid": community_id, "jid": job_id},
             )
-            return await cur.fetchone()
+            job = await claimed.fetchone()
+        if job is not None:
+            return job
+    return None
 
 
 async def progress(conn: AsyncConnection, community_id: int, job_id: str, fraction: float) -> None:
@@ -68,6 +92,8 @@ async def fail(conn: AsyncConnection, community_id: int, job_id: str, error: str
 
 
 async def requeue_abandoned(conn: AsyncConnection) -> None:
+    """Give the jobs of dead workers back to the queue, in every community (background work)."""
+    await allow_fan_out(conn)
     await conn.execute(
         "UPDATE jobs SET status = CASE WHEN attempts >= %(max)s THEN 'failed' ELSE 'queued' END,"
         " error = CASE WHEN attempts >= %(max)s THEN 'the worker stopped repeatedly' ELSE error END"
@@ -87,6 +113,7 @@ async def get(conn: AsyncConnection, community_id: int, job_id: str) -> dict[str
 
 
 async def queued_by_kind(conn: AsyncConnection) -> dict[str, int]:
-    """Jobs waiting to run, by kind, across every community."""
+    """Jobs waiting to run, by kind, across every community (the metrics scrape)."""
+    await allow_fan_out(conn)
     cur = await conn.execute("SELECT kind, count(*) FROM jobs WHERE status = 'queued' GROUP BY kind")
     return {kind: int(count) for kind, count in await cur.fetchall()}

@@ -43,7 +43,7 @@ async def upsert(
             " VALUES (%(community_id)s, %(member_id)s, "
             + ", ".join(f"%({c})s" for c in PROFILE_COLUMNS) + ")"
             " ON CONFLICT (community_id, member_id) DO UPDATE SET "
-            + assignments + ", updated_at = now()"
+            + assignments + ", updated_at = EXCLUDED.updated_at"
             " RETURNING member_id, " + ", ".join(PROFILE_COLUMNS)
             + ", created_at, updated_at, (xmax = 0) AS created",
             _params(community_id, member_id, profile),
@@ -159,6 +159,7 @@ async def bulk_load(
         assignments = ", ".join(f"{c} = i.{c}" for c in PROFILE_COLUMNS)
         await conn.execute(
             "UPDATE members m SET " + assignments + ", updated_at = now() FROM member_import i"
-            " WHERE m.community_id = i.community_id AND m.member_id = i.member_id"
+            " WHERE m.community_id = %(cid)s AND i.community_id = %(cid)s AND m.member_id = i.member_id",
+            {"cid": community_id},
         )
     return len(new_ids), len(old_ids)

@@ -12,6 +12,8 @@ OPERATION_LOCKS = {
     "placement": 7_240_503,
     "import": 7_240_504,
     "round": 7_240_505,
+    # Taken with community 0: one process at a time queues the daily snapshots of every community.
+    "daily_schedule": 7_240_506,
 }
 
 

@@ -8,6 +8,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from belonging.service.repository.fan_out import allow_fan_out
+
 
 async def store(
     conn: AsyncConnection, community_id: int, report: dict[str, Any], attributes: list[str], kind: str
@@ -38,15 +40,22 @@ async def history(conn: AsyncConnection, community_id: int, limit: int) -> list[
 
 
 async def communities_due_daily(conn: AsyncConnection) -> list[int]:
-    """Communities with members, no daily snapshot in the last day and no daily job waiting."""
+    """Communities with members, no daily snapshot in the last day and no daily job waiting.
+
+    Background work that reads every community (see ``fan_out``). It starts from
+    ``community_revisions``, one row per community laid out like the tables it checks, so that on a
+    cluster each shard answers for its own communities.
+    """
+    await allow_fan_out(conn)
     cur = await conn.execute(
         """
-        SELECT c.community_id FROM communities c
-         WHERE EXISTS (SELECT 1 FROM members m WHERE m.community_id = c.community_id)
-           AND NOT EXISTS (SELECT 1 FROM report_snapshots s WHERE s.community_id = c.community_id
+        SELECT r.community_id FROM community_revisions r
+         WHERE EXISTS (SELECT 1 FROM members m WHERE m.community_id = r.community_id)
+           AND NOT EXISTS (SELECT 1 FROM report_snapshots s WHERE s.community_id = r.community_id
                             AND s.kind = 'daily' AND s.created_at > now() - interval '23 hours')
-           AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.community_id = c.community_id
+           AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.community_id = r.community_id
                             AND j.kind = 'daily_snapshot' AND j.status IN ('queued', 'running'))
+         ORDER BY r.community_id
         """
     )
     return [r[0] for r in await cur.fetchall()]
@@ -54,7 +63,10 @@ async def communities_due_daily(conn: AsyncConnection) -> list[int]:
 
 async def revision_and_settings(conn: AsyncConnection, community_id: int) -> tuple[int, dict[str, Any]]:
     cur = await conn.execute(
-        "SELECT revision, settings FROM communities WHERE community_id = %(cid)s", {"cid": community_id}
+        "SELECT r.revision, c.settings FROM communities c"
+        " JOIN community_revisions r ON r.community_id = c.community_id"
+        " WHERE c.community_id = %(cid)s AND r.community_id = %(cid)s",
+        {"cid": community_id},
     )
     row = await cur.fetchone()
     assert row is not None

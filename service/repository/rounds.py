@@ -69,7 +69,7 @@ class StoredRound:
 _PAIR_COLUMNS = (
     "p.round_id::text AS round_id, p.pair_id::text AS pair_id,"
     " (SELECT array_agg(pm.member_id ORDER BY pm.member_id) FROM round_pair_members pm"
-    "   WHERE pm.community_id = p.community_id AND pm.pair_id = p.pair_id) AS member_ids,"
+    "   WHERE pm.community_id = %(cid)s AND pm.pair_id = p.pair_id) AS member_ids,"
     " p.score, p.reasons, p.intro, p.outcome"
 )
 _ROUND_COLUMNS = (
@@ -248,7 +248,7 @@ async def current_pair(conn: AsyncConnection, community_id: int, member_id: str)
         WITH taking_part AS (
             SELECT p.round_id, p.pair_id, NULL::text AS reason
               FROM round_pair_members me
-              JOIN round_pairs p ON p.community_id = me.community_id AND p.pair_id = me.pair_id
+              JOIN round_pairs p ON p.community_id = %(cid)s AND p.pair_id = me.pair_id
              WHERE me.community_id = %(cid)s AND me.member_id = %(mid)s
             UNION ALL
             SELECT u.round_id, NULL::uuid, u.reason FROM round_unpaired u
@@ -269,7 +269,7 @@ async def current_pair(conn: AsyncConnection, community_id: int, member_id: str)
     async with conn.cursor(row_factory=class_row(MemberPairRow)) as pairs:
         await pairs.execute(
             f"SELECT r.created_at, {_PAIR_COLUMNS} FROM round_pairs p"
-            " JOIN rounds r ON r.community_id = p.community_id AND r.round_id = p.round_id"
+            " JOIN rounds r ON r.community_id = %(cid)s AND r.round_id = p.round_id"
             " WHERE p.community_id = %(cid)s AND p.pair_id = %(pid)s",
             params | {"pid": pair_id},
         )

@@ -26,7 +26,7 @@ async def load(conn: AsyncConnection, community_id: int) -> CommunitySnapshot:
     await conn.set_read_only(True)
     async with conn.transaction():
         cur = await conn.execute(
-            "SELECT revision FROM communities WHERE community_id = %(cid)s", {"cid": community_id}
+            "SELECT revision FROM community_revisions WHERE community_id = %(cid)s", {"cid": community_id}
         )
         row = await cur.fetchone()
         revision = int(row[0]) if row else 0

@@ -12,14 +12,22 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import ADMIN, CommunityKeys, LiveServer, create_database, drop_database, serving
+from tests.conftest import ADMIN, CommunityKeys, LiveServer, create_database, drop_database, empty_citus_tables, serving
 
 Call = Callable[[httpx.Client], httpx.Response]
 
 
 @pytest.fixture(scope="module")
-def shared_server(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One server and database for a module's race tests; each test works in a community of its own."""
+def shared_server(postgres_url: str, citus: bool, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server and database for a module's race tests; each test works in a community of its own.
+
+    On Citus the one distributed database is emptied instead (see ``database_url``).
+    """
+    if citus:
+        empty_citus_tables(postgres_url)
+        with serving(postgres_url, tmp_path_factory.mktemp("live")) as server:
+            yield server
+        return
     url = create_database(postgres_url)
     try:
         with serving(url, tmp_path_factory.mktemp("live")) as server:

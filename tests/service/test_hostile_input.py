@@ -180,7 +180,9 @@ def fingerprint(database_url: str) -> dict[str, tuple[int, str]]:
         columns: dict[str, list[str]] = {}
         for table, column in conn.execute(
             "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'"
-            " AND table_name <> 'schema_migrations' ORDER BY table_name, ordinal_position").fetchall():
+            " AND table_name <> 'schema_migrations' AND table_name IN (SELECT table_name FROM"
+            "  information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE')"
+            " ORDER BY table_name, ordinal_position").fetchall():
             if (table, column) not in BOOKKEEPING:
                 columns.setdefault(table, []).append(column)
         digest = sql.SQL("SELECT count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), ''))"

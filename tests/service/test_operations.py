@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 
 import psycopg
 import pytest
@@ -41,6 +44,15 @@ def test_migrations_apply_to_an_empty_database_exactly_once(postgres_url: str) -
                 "group_memberships", "placements", "report_snapshots", "jobs"} <= tables
     finally:
         drop_database(postgres_url, url)
+
+
+def test_migrate_on_plain_postgresql_says_so_and_distributes_nothing(database_url: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "belonging.service.cli", "migrate"], capture_output=True,
+                            text=True, env=os.environ | {"DATABASE_URL": database_url}, check=True)
+    assert "The database is up to date." in result.stdout
+    assert "Mode: single PostgreSQL" in result.stdout
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'citus'").fetchone() == (0,)
 
 
 def test_every_table_leads_with_the_community(database_url: str) -> None:

@@ -20,7 +20,9 @@ WRITE_METHODS = {"post", "put", "patch", "delete"}
 
 def _revision(database_url: str, slug: str) -> int:
     with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT revision FROM communities WHERE slug = %s", (slug,)).fetchone()
+        (community_id,) = conn.execute("SELECT community_id FROM communities WHERE slug = %s", (slug,)).fetchone()
+        row = conn.execute("SELECT revision FROM community_revisions WHERE community_id = %s",
+                           (community_id,)).fetchone()
     assert row is not None
     return int(row[0])
 
