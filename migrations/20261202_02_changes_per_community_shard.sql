@@ -12,6 +12,9 @@ DECLARE
 BEGIN
     FOR changed_community IN SELECT DISTINCT community_id FROM changed_rows LOOP
         SELECT revision INTO current_revision FROM community_revisions WHERE community_id = changed_community;
+        IF current_revision IS NULL THEN
+            CONTINUE;  -- the community itself is being deleted: nothing is left to bring up to date
+        END IF;
         -- TG_ARGV names the member columns of the changed table (ties name two).
         IF TG_NARGS = 2 THEN
             SELECT array_agg(DISTINCT m) INTO touched FROM (
