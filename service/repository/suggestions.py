@@ -26,7 +26,7 @@ async def propose(
     conn: AsyncConnection, community_id: int, member_id: str, ranked: Sequence[dict[str, Any]], *,
     limit: int, max_exposures: int, model_version: str,
 ) -> Proposed:
-    """Record the first ``limit`` of ``ranked`` that may still be shown, in one round trip, committed.
+    """Record the first ``limit`` of ``ranked`` that may still be shown, in two round trips, committed.
 
     ``conn`` must be in autocommit (no transaction open): this opens and commits its own.
 
@@ -35,41 +35,45 @@ async def propose(
     and either already have a suggestion to this member awaiting feedback (its id is reused, no
     new exposure) or were proposed fewer than ``max_exposures`` times in the last 7 days.
 
-    The cap and the reuse hold under any concurrency: the first statement locks every ranked
-    candidate's exposures (``locks.exposures``); the recording statement counts and records
-    with a snapshot taken after those locks, so it sees every exposure an earlier holder
-    committed. The member and the kept candidates are locked against erasure (``FOR KEY
-    SHARE``) as they are read, so a member erased meanwhile is skipped rather than failing the
-    request. The commit does not wait for its WAL to reach disk (``synchronous_commit = off`` for
-    this transaction only), so a crash of PostgreSQL can lose the suggestions recorded in its
-    last moments (see the README); feedback and every other write still commit synchronously.
+    The cap and the reuse hold under any concurrency: the first round trip (``BEGIN``, the
+    per-candidate exposure locks of ``locks.exposures``, the choice of candidates) counts with a
+    snapshot taken after those locks, so it sees every exposure an earlier holder committed; the
+    second records the new exposures and commits, releasing the locks. The member and the kept
+    candidates are locked against erasure (``FOR KEY SHARE``) as they are read, so a member
+    erased meanwhile is skipped rather than failing the request. Every statement names the
+    community, so on Citus each runs on the community's shard alone (a data-modifying ``WITH``
+    would not: Citus plans it through the coordinator). The commit does not wait for its WAL to
+    reach disk (``synchronous_commit`` off for this transaction only), so a crash of PostgreSQL
+    can lose the suggestions recorded in its last moments (see the README); feedback and every
+    other write still commit synchronously.
     """
-    params = {"cid": community_id, "mid": member_id}
+    params: dict[str, Any] = {"cid": community_id, "mid": member_id}
     candidates = [r["member_id"] for r in ranked]
     if not candidates or limit <= 0:
         cur = await conn.execute(
             "SELECT 1 FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s", params)
         return Proposed(await cur.fetchone() is not None, [])
-    # Queued, then sent with one sync: BEGIN, the locks, the recording and COMMIT travel
-    # together, and the exposure locks are held only while the server runs them.
-    async with conn.pipeline(), conn.transaction():
-        await locks.exposures(conn, community_id, candidates)
-        cur = await conn.execute(
-            """
-            WITH ranked AS (
-                -- One JSON document, not three arrays: a jsonb[] of reasons is slow to encode.
-                SELECT e->>'member_id' AS candidate_id, (e->>'score')::real AS score, e->'reasons' AS reasons,
-                       position
-                  FROM jsonb_array_elements(%(ranked)s::jsonb) WITH ORDINALITY AS r(e, position)
-            ), kept AS (
-                SELECT r.*, pending.suggestion_id AS pending_id
-                  FROM ranked r
+    created = None
+    # Queued, then sent with one sync per round trip: the exposure locks are held only while the
+    # server runs the two of them.
+    async with conn.pipeline():
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('synchronous_commit', 'off', true)")
+            await locks.exposures(conn, community_id, candidates)
+            exists = await conn.execute(
+                "SELECT 1 FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s", params)
+            chosen = await conn.execute(
+                """
+                SELECT r.member_id, r.score, r.reasons, pending.suggestion_id::text
+                  FROM (SELECT e->>'member_id' AS member_id, (e->>'score')::real AS score,
+                               e->'reasons' AS reasons, position
+                          FROM jsonb_array_elements(%(ranked)s::jsonb) WITH ORDINALITY AS x(e, position)) r
                   JOIN members me ON me.community_id = %(cid)s AND me.member_id = %(mid)s
-                  JOIN members m ON m.community_id = %(cid)s AND m.member_id = r.candidate_id
+                  JOIN members m ON m.community_id = %(cid)s AND m.member_id = r.member_id
                                 AND m.open_to_suggestions AND m.member_id <> me.member_id
                   LEFT JOIN LATERAL (
                        SELECT s.suggestion_id FROM suggestions s
-                        WHERE s.community_id = %(cid)s AND s.member_id = %(mid)s AND s.candidate_id = r.candidate_id
+                        WHERE s.community_id = %(cid)s AND s.member_id = %(mid)s AND s.candidate_id = r.member_id
                           AND s.outcome IS NULL AND s.created_at > now() - interval '7 days'
                         ORDER BY s.created_at DESC LIMIT 1) pending ON true
                  WHERE NOT EXISTS (SELECT 1 FROM connections c WHERE c.community_id = %(cid)s
@@ -84,39 +88,38 @@ async def propose(
                                         OR (d.member_id = m.member_id AND d.candidate_id = me.member_id)))
                    AND (pending.suggestion_id IS NOT NULL
                         OR (SELECT count(*) FROM suggestions e
-                             WHERE e.community_id = %(cid)s AND e.candidate_id = r.candidate_id
+                             WHERE e.community_id = %(cid)s AND e.candidate_id = r.member_id
                                AND e.created_at > now() - interval '7 days') < %(cap)s)
                  ORDER BY r.position
                  LIMIT %(limit)s
                  -- Erasing either member waits for this request, or this request skips them.
                  FOR KEY SHARE OF me, m
-            ), inserted AS (
-                INSERT INTO suggestions (community_id, member_id, candidate_id, score, reasons, model_version)
-                SELECT %(cid)s, %(mid)s, candidate_id, score, reasons, %(version)s
-                  FROM kept WHERE pending_id IS NULL
-                RETURNING suggestion_id, candidate_id
+                """,
+                params | {
+                    "cap": max_exposures, "limit": limit,
+                    # One JSON document, not three arrays: a jsonb[] of reasons is slow to encode.
+                    "ranked": Jsonb([{"member_id": r["member_id"], "score": r["score"], "reasons": r["reasons"]}
+                                     for r in ranked]),
+                },
             )
-            -- The rows kept, in rank order; or, when none are, one row of NULLs if the member is
-            -- gone. The commit does not wait for the WAL flush (for this transaction only).
-            SELECT candidate_id, suggestion_id FROM (
-                SELECT k.candidate_id, coalesce(k.pending_id, i.suggestion_id)::text AS suggestion_id,
-                       k.position
-                  FROM kept k LEFT JOIN inserted i USING (candidate_id)
-                UNION ALL
-                SELECT NULL, NULL, 0
-                 WHERE NOT EXISTS (SELECT 1 FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s)
-            ) answer, (SELECT set_config('synchronous_commit', 'off', true)) AS setting
-             ORDER BY position
-            """,
-            params | {
-                "version": model_version, "cap": max_exposures, "limit": limit,
-                "ranked": Jsonb([{"member_id": r["member_id"], "score": r["score"], "reasons": r["reasons"]}
-                                 for r in ranked]),
-            },
-        )
-    rows = await cur.fetchall()
-    return Proposed(not (rows and rows[0][0] is None),
-                    [(candidate, suggestion_id) for candidate, suggestion_id in rows if candidate is not None])
+            kept = await chosen.fetchall()  # the first round trip
+            new = [(candidate, score, reasons) for candidate, score, reasons, pending in kept if pending is None]
+            if new:
+                # One multi-row VALUES: every row names the community, so it is one insert on one shard.
+                values: list[Any] = []
+                for candidate, score, reasons in new:
+                    values += [community_id, member_id, candidate, score, Jsonb(reasons), model_version]
+                created = await conn.execute(
+                    "INSERT INTO suggestions (community_id, member_id, candidate_id, score, reasons, model_version)"
+                    " VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(new))
+                    + " RETURNING candidate_id, suggestion_id::text",
+                    values,
+                )
+        # The insert and the commit travel together, the second round trip.
+    ids = dict(await created.fetchall()) if created is not None else {}
+    return Proposed(await exists.fetchone() is not None,
+                    [(candidate, pending if pending is not None else ids[candidate])
+                     for candidate, _, _, pending in kept])
 
 
 async def get(conn: AsyncConnection, community_id: int, suggestion_id: str) -> dict[str, Any] | None:
