@@ -32,13 +32,14 @@ test: $(STAMP)
 # The vendored Citus source (no registry ships it); a folder next to the checkout by default.
 CITUS_VENDOR ?= ../shared/vendor
 # What runs against the cluster (README, "Running on Citus"): the API suite, the races and the
-# Citus-only tests. Left out: test_operations (it creates databases of its own; on Citus each
-# would need the extension and the workers) and the suites that never reach the data's layout
-# (input sweeps, CLI output, settings, per-process rate limits), which `make test` runs.
+# Citus-only tests. Left out: test_operations and test_workers (they create databases of their
+# own; on Citus each would need the extension and the workers; tests/citus/test_replicas.py runs
+# two replicas on the cluster) and the suites that never reach the data's layout (input sweeps,
+# CLI output, settings, per-process rate limits), which `make test` runs.
 CITUS_TESTS ?= tests/service tests/concurrency tests/citus \
 	--ignore=tests/service/test_operations.py --ignore=tests/service/test_hostile_input.py \
 	--ignore=tests/service/test_startup_secrets.py --ignore=tests/service/test_settings.py \
-	--ignore=tests/service/test_rate_limits.py
+	--ignore=tests/service/test_rate_limits.py --ignore=tests/concurrency/test_workers.py
 
 ## test-citus: install, build Citus if missing (root), start a coordinator and two workers, migrate, test, stop
 test-citus: $(STAMP)

@@ -2,7 +2,9 @@
 -- 20261202_01_revisions_per_community_shard: the revision is read from community_revisions (the
 -- communities table no longer holds it), one community per statement, so that on a sharded
 -- database (Citus) the trigger, firing on a shard, reads and writes that community's co-located
--- shards only. On a single PostgreSQL it logs exactly what it logged before.
+-- shards only. An erased member is no longer logged (erasure leaves nothing naming them; the
+-- statement that records suggestions skips members who are gone); the members they were tied to
+-- still are.
 CREATE OR REPLACE FUNCTION log_changed_members() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -25,9 +27,17 @@ BEGIN
              WHERE community_id = changed_community;
         END IF;
         INSERT INTO community_changes (community_id, revision, member_id)
-        SELECT changed_community, current_revision, unnest(touched)
+        SELECT changed_community, current_revision, m.member_id
+          FROM members m
+         WHERE m.community_id = changed_community AND m.member_id = ANY (touched)
         ON CONFLICT DO NOTHING;
     END LOOP;
     RETURN NULL;
 END
 $$;
+
+-- Erasing a member takes their change rows along, as it takes everything else that names them.
+DELETE FROM community_changes c
+ WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.community_id = c.community_id AND m.member_id = c.member_id);
+CREATE INDEX community_changes_member ON community_changes (community_id, member_id);
+ALTER TABLE community_changes ADD FOREIGN KEY (community_id, member_id) REFERENCES members ON DELETE CASCADE;

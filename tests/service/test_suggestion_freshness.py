@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import psycopg
 from fastapi.testclient import TestClient
 
 from belonging.service import index_builds
@@ -80,18 +81,21 @@ def test_a_changed_profile_changes_the_members_own_suggestions_at_once(
 
 def test_a_half_written_build_is_never_served(
     client: TestClient, community: CommunityKeys, members: None, settings: Settings,  # noqa: F811
+    database_url: str,
 ) -> None:
     suggested(client, community, "hal")
-    (build,) = index_builds.builds(settings.index_dir, 1)
+    with psycopg.connect(database_url) as conn:
+        (cid,) = conn.execute("SELECT community_id FROM communities WHERE slug = %s", (community.slug,)).fetchone()
+    (build,) = index_builds.builds(settings.index_dir, cid)
     # What a builder killed while writing leaves behind: a hidden folder, some files missing.
-    abandoned = build.folder.parent / ".building-1-deadbeef"
+    abandoned = build.folder.parent / f".building-{cid}-deadbeef"
     abandoned.mkdir()
     (abandoned / "meta.json").write_text("{")
     os.utime(abandoned)
 
-    assert index_builds.newest(settings.index_dir, 1) == build
+    assert index_builds.newest(settings.index_dir, cid) == build
     assert suggested(client, community, "hal")
-    index_builds.remove_old(settings.index_dir, 1)
+    index_builds.remove_old(settings.index_dir, cid)
     assert not abandoned.exists() and build.folder.exists()
 
 
