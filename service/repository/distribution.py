@@ -101,7 +101,9 @@ def distribute(conn: psycopg.Connection) -> list[str]:
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
             " WHERE contype = 'f' AND (conrelid = ANY (%(tables)s::regclass[])"
             "                          OR confrelid = ANY (%(tables)s::regclass[]))"
-            " ORDER BY conrelid::regclass::text, conname",
+            # Added back in the order they were created: cascades then run in the same order as on
+            # a single PostgreSQL (referential actions fire in the order of their triggers).
+            " ORDER BY oid",
             {"tables": changing},
         ).fetchall()
         for table, name, _ in foreign_keys:

@@ -35,6 +35,19 @@ async def import_exclusively(conn: AsyncConnection, community_id: int) -> None:
     )
 
 
+async def erasures(conn: AsyncConnection, community_id: int) -> None:
+    """One member erasure at a time per community, until the transaction ends.
+
+    An erasure cascades through ties, seats and round pairs, which may name the member being
+    erased next, and moves the revision on the way: two at once could each hold what the other's
+    cascade needs next. Erasures are rare; queueing them costs nothing a user would notice.
+    """
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('belonging.erasures:' || %(cid)s::text, 0))",
+        {"cid": community_id},
+    )
+
+
 async def write_beside_imports(conn: AsyncConnection, community_id: int) -> None:
     """Wait for an import in the community to finish; any number of single writes hold this at once.
 

@@ -91,6 +91,7 @@ async def delete(conn: AsyncConnection, community_id: int, member_id: str) -> bo
     """
     async with conn.pipeline():
         await locks.write_beside_imports(conn, community_id)
+        await locks.erasures(conn, community_id)
         cur = await conn.execute("DELETE FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s",
                                  {"cid": community_id, "mid": member_id})
     return bool(cur.rowcount)
