@@ -116,7 +116,7 @@ async def propose(
                     values,
                 )
         # The insert and the commit travel together, the second round trip.
-    ids = dict(await created.fetchall()) if created is not None else {}
+    ids: dict[str, str] = dict(await created.fetchall()) if created is not None else {}
     return Proposed(await exists.fetchone() is not None,
                     [(candidate, pending if pending is not None else ids[candidate])
                      for candidate, _, _, pending in kept])
