@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,6 +129,18 @@ def worker_count(asked: str) -> int:
     return int(asked)
 
 
+def share_metrics(settings: Settings, workers: int) -> None:
+    """With several workers, their metrics meet in one folder that any worker's ``/metrics`` adds
+    up: ``PROMETHEUS_MULTIPROC_DIR`` when the operator names one, else ``metrics`` in the data
+    folder, emptied here (samples of an earlier run would be added in). Set before the workers start."""
+    if workers <= 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    folder = (Path(settings.data_dir) / "metrics").resolve()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -144,6 +157,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             print(f"  Workers:      {workers}")
         sys.stdout.flush()
         os.environ["DATABASE_URL"] = db.url
+        share_metrics(settings, workers)
         # With several workers uvicorn restarts one that misses a health check; a report or a
         # placement computing in a worker thread can hold the interpreter for seconds (igraph
         # keeps it), which is busy, not hung.

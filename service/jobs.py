@@ -81,7 +81,24 @@ async def run_one(pool: AsyncConnectionPool, app_state: Any) -> bool:
     return True
 
 
-class Worker:
+class _Loop:
+    """A ``run_forever`` coroutine run as one task of the event loop, from ``start`` to ``stop``."""
+
+    _task: asyncio.Task | None = None
+
+    async def run_forever(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self.run_forever())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+class Worker(_Loop):
     """Polls for due jobs, sends heartbeats, re-queues jobs abandoned by dead workers."""
 
     def __init__(self, pool: AsyncConnectionPool, app_state: Any, *, poll_seconds: float = 1.0,
@@ -90,7 +107,6 @@ class Worker:
         self.app_state = app_state
         self.poll_seconds = poll_seconds
         self.schedule = schedule
-        self._task: asyncio.Task | None = None
 
     async def run_forever(self) -> None:
         ticks = 0
@@ -110,16 +126,8 @@ class Worker:
                 log.exception("job worker loop failed; retrying")
             await asyncio.sleep(self.poll_seconds)
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self.run_forever())
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-
-class Leadership:
+class Leadership(_Loop):
     """Runs ``worker`` in one process of all that serve the database: the one holding the leader lock.
 
     Every process tries to take the lock (``locks.try_lead``) on a connection of its own and
@@ -133,7 +141,6 @@ class Leadership:
         self.worker = worker
         self.retry_seconds = retry_seconds
         self.leading = False
-        self._task: asyncio.Task | None = None
 
     async def run_forever(self) -> None:
         while True:
@@ -157,11 +164,6 @@ class Leadership:
                 log.exception("leader connection failed; trying again")
                 await asyncio.sleep(self.retry_seconds)
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self.run_forever())
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await super().stop()
         await self.worker.stop()

@@ -1,10 +1,10 @@
 """Prometheus metrics: requests, index builds, jobs and the connection pool.
 
 The metric objects live at module level, as prometheus_client expects. With several worker
-processes, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder before the server starts: each
-process then writes its samples to files there and any worker's ``/metrics`` adds them up
-(gauges count live processes only). Numbers read from PostgreSQL at scrape time (the job queue)
-are the same whichever worker answers.
+processes, ``belonging serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at an empty folder before
+the workers start (see ``cli.share_metrics``): each process then writes its samples to files
+there and any worker's ``/metrics`` adds them up (gauges count live processes only). Numbers
+read from PostgreSQL at scrape time (the job queue) are the same whichever worker answers.
 """
 
 from __future__ import annotations

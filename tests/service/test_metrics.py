@@ -101,6 +101,21 @@ def test_several_processes_share_one_view_through_the_multiprocess_folder(
     assert os.listdir(folder), "each process writes its samples to the folder"
 
 
+def test_several_workers_share_their_metrics_without_any_setting(database_url: str, tmp_path: Path) -> None:
+    stale = tmp_path / "live" / "metrics"
+    stale.mkdir(parents=True)
+    (stale / "counter_999999.db").write_bytes(b"left by an earlier run")
+    with serving(database_url, tmp_path / "live", args=("--workers", "2")) as server:
+        with server.client() as http:
+            for _ in range(6):
+                http.get("/healthz")
+            response = http.get("/metrics", headers=ADMIN)
+        written = os.listdir(stale)
+    assert response.status_code == 200
+    assert 'belonging_http_requests_total{method="GET",route="/healthz",status="200"}' in response.text
+    assert "counter_999999.db" not in written and written, "serve empties the folder, then the workers write to it"
+
+
 def test_each_scrape_builds_its_own_registry() -> None:
     """Scraping twice registers nothing twice, and numbers read at scrape time are not kept."""
     class _Pool:
