@@ -17,7 +17,7 @@ from belonging.service.database import EmbeddedPostgres, migrate, open_pool, res
 from belonging.service.errors import install_error_handlers
 from belonging.service.indexes import IndexCache
 from belonging.service.jobs import Leadership, Worker
-from belonging.service.keys import KeyUsage
+from belonging.service.keys import KeyUsage, KnownKeys
 from belonging.service.middleware import AccessLog, BodyLimit
 from belonging.service.openapi import install_openapi, operation_id
 from belonging.service.rate_limits import RateLimiter, RateLimitHeaders
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.admin_token = admin_token(settings)
             async with open_pool(url, settings) as pool:
                 app.state.pool = pool
-                app.state.shared_indexes = SharedIndexes(settings, url)
+                app.state.shared_indexes = SharedIndexes(settings, url, pool)
                 app.state.indexes = IndexCache(pool, rankers_for=app.state.shared_indexes.rankers)
                 app.state.key_usage = KeyUsage(pool)
                 worker = Worker(pool, app.state, schedule=app.state.schedule)
@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.known_keys = KnownKeys()
     # Periodic work: every community gets a daily silo snapshot.
     app.state.schedule = report_jobs.schedule_daily_snapshots
     install_error_handlers(app)

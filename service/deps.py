@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,9 +12,10 @@ from psycopg import AsyncConnection
 
 from belonging.service import auth, rate_limits
 from belonging.service.errors import ApiError, problem_response, problem_responses
+from belonging.service.keys import KnownKeys
 from belonging.service.params import SlugPath
 from belonging.service.repository import communities
-from belonging.service.repository.communities import CommunityRow
+from belonging.service.repository.communities import CommunityRow, StoredKey
 
 _bearer = HTTPBearer(auto_error=False, description="Admin token, platform key or organiser key.")
 
@@ -46,13 +48,13 @@ AutocommitConn = Annotated[AsyncConnection, Depends(_connection_without_transact
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def _bad_key() -> ApiError:
+def bad_key() -> ApiError:
     return ApiError(401, "Unauthorised", "send a valid key as 'Authorization: Bearer <key>'")
 
 
 def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or not credentials.credentials:
-        raise _bad_key()
+        raise bad_key()
     return credentials.credentials
 
 
@@ -68,35 +70,79 @@ async def community_for_key(
 
     One query finds the key and its community (small tables, on Citus a copy on every node), one
     more reads the revision on the community's own shard.
+    """
+    owner = await key_owner(conn, slug, token, role, admin_token=admin_token)
+    return await owner.community(conn)
+
+
+async def key_owner(
+    conn: AsyncConnection, slug: str, token: str, role: str, *, admin_token: str | None = None
+) -> StoredKey:
+    """The active ``role`` key ``token`` is, if it opens community ``slug``; one query.
 
     The key is checked first, by its own id, and the slug only after: a missing, malformed,
     unknown, revoked or wrong key gets 401, and a valid key that does not open this community in
     this role (another community's key, the other role, the admin token) gets 403. Neither
     answer depends on whether ``slug`` exists, so slugs cannot be enumerated.
     """
-    forbidden = ApiError(403, "Forbidden", f"this key does not open this route; it needs the {role} key "
-                                           f"of community {slug!r}")
     parsed = auth.parse_key(token)
     if parsed is None:
         if admin_token is not None and auth.tokens_equal(token, admin_token):
-            raise forbidden
-        raise _bad_key()
+            raise _forbidden(slug, role)
+        raise bad_key()
     stored = await communities.active_keys(conn, parsed.key_id)
     owner = next((k for k in stored if k.role == parsed.role and auth.secret_matches(parsed.secret, k.secret_hash)),
                  None)
     if owner is None:
-        raise _bad_key()
+        raise bad_key()
+    _check_opens(owner, slug, role)
+    return owner
+
+
+def _forbidden(slug: str, role: str) -> ApiError:
+    return ApiError(403, "Forbidden", f"this key does not open this route; it needs the {role} key "
+                                      f"of community {slug!r}")
+
+
+def _check_opens(owner: StoredKey, slug: str, role: str) -> None:
     if owner.role != role or owner.slug != slug:
-        raise forbidden
-    return await owner.community(conn)
+        raise _forbidden(slug, role)
 
 
-def _count_use(request: Request, community: CommunityRow, token: str) -> None:
-    """Spend one request of the key's rate limit (429 when it is spent) and note that the key was used."""
+@dataclass(frozen=True)
+class PlatformKey:
+    """The platform key of a request, and the community it opens, as this process knows them."""
+
+    key: auth.ParsedKey
+    owner: StoredKey
+
+
+async def platform_key(request: Request, slug: SlugPath, conn: AutocommitConn, credentials: Credentials) -> PlatformKey:
+    """The request's platform key for ``slug``: from :class:`~belonging.service.keys.KnownKeys` with
+    no query when this process has checked it before, else checked with one.
+
+    The route must have the database confirm the key is still active in the statement that uses
+    it (``record_suggestions`` does), and forget it when it is not.
+    """
+    token = _token(credentials)
     parsed = auth.parse_key(token)
-    assert parsed is not None  # community_for_key accepted it
-    rate_limits.spend(request.app.state.rate_limiter, parsed.key_id, request.scope.setdefault("state", {}))
-    request.app.state.key_usage.seen(community.community_id, parsed.key_id)
+    known: KnownKeys = request.app.state.known_keys
+    owner = known.get(parsed) if parsed is not None else None
+    if owner is None:
+        owner = await key_owner(conn, slug, token, "platform", admin_token=request.app.state.admin_token)
+        assert parsed is not None  # key_owner accepted it
+        known.remember(parsed, owner)
+    else:
+        _check_opens(owner, slug, "platform")
+    assert parsed is not None  # found, or key_owner accepted it
+    _count_use(request, owner.community_id, parsed.key_id)
+    return PlatformKey(parsed, owner)
+
+
+def _count_use(request: Request, community_id: int, key_id: str) -> None:
+    """Spend one request of the key's rate limit (429 when it is spent) and note that the key was used."""
+    rate_limits.spend(request.app.state.rate_limiter, key_id, request.scope.setdefault("state", {}))
+    request.app.state.key_usage.seen(community_id, key_id)
 
 
 async def _authorised(
@@ -104,18 +150,14 @@ async def _authorised(
     role: str,
 ) -> CommunityRow:
     token = _token(credentials)
-    community = await community_for_key(conn, slug, token, role, admin_token=request.app.state.admin_token)
-    _count_use(request, community, token)
-    return community
+    owner = await key_owner(conn, slug, token, role, admin_token=request.app.state.admin_token)
+    parsed = auth.parse_key(token)
+    assert parsed is not None  # key_owner accepted it
+    _count_use(request, owner.community_id, parsed.key_id)
+    return await owner.community(conn)
 
 
 async def platform_community(request: Request, slug: SlugPath, conn: Conn, credentials: Credentials) -> CommunityRow:
-    return await _authorised(request, slug, conn, credentials, "platform")
-
-
-async def platform_community_autocommit(
-    request: Request, slug: SlugPath, conn: AutocommitConn, credentials: Credentials
-) -> CommunityRow:
     return await _authorised(request, slug, conn, credentials, "platform")
 
 
@@ -144,7 +186,7 @@ KEYED_ROUTE_ERRORS = {**problem_responses(403, 422),
 
 AdminOnly = Depends(require_admin)
 PlatformCommunity = Annotated[CommunityRow, Depends(platform_community)]
-#: The platform key's community, checked on the request's ``AutocommitConn``.
-PlatformCommunityAutocommit = Annotated[CommunityRow, Depends(platform_community_autocommit)]
+#: The platform key of the request, known to this process or checked on the request's ``AutocommitConn``.
+KnownPlatformKey = Annotated[PlatformKey, Depends(platform_key)]
 OrganiserCommunity = Annotated[CommunityRow, Depends(organiser_community)]
 OrganiserOrAdminCommunity = Annotated[CommunityRow, Depends(organiser_or_admin_community)]

@@ -1,4 +1,5 @@
-"""Key lifecycle: rotation with a grace period, and recording when each key was last used.
+"""Key lifecycle: rotation with a grace period, recording when each key was last used, and
+remembering where the platform keys lead.
 
 Rotation issues a new key and lets the previous ones of that role work until the grace period
 ends; then they get 401 like any unknown key, and dashboard sessions opened with them end.
@@ -7,6 +8,7 @@ ends; then they get 401 like any unknown key, and dashboard sessions opened with
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from belonging.service import auth
 from belonging.service.repository import api_keys
+from belonging.service.repository.communities import StoredKey
 
 log = logging.getLogger("belonging.keys")
 
@@ -79,3 +82,37 @@ class KeyUsage:
         """Let pending writes finish (they take milliseconds)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class KnownKeys:
+    """Where the platform keys this process has checked lead, so the suggestion route asks the
+    database nothing before its one statement.
+
+    An entry is found by the key's id and the hash of its secret, so only the exact key that was
+    checked finds it. It says which community the key opens and that community's settings as
+    last read; whether the key is still active, and whether those settings are still current, is
+    checked by the statement that uses the entry (``record_suggestions``), which says so when
+    they are not (:meth:`forget`, :meth:`resettle`). A key revoked a moment ago is therefore
+    refused by its very next request.
+    """
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self._known: dict[tuple[str, bytes], StoredKey] = {}
+
+    def get(self, key: auth.ParsedKey) -> StoredKey | None:
+        return self._known.get((key.key_id, auth.hash_secret(key.secret)))
+
+    def remember(self, key: auth.ParsedKey, stored: StoredKey) -> None:
+        if len(self._known) >= self.max_entries:
+            self._known.clear()  # a bound, not a policy: entries are one query each to refill
+        self._known[(key.key_id, stored.secret_hash)] = stored
+
+    def forget(self, stored: StoredKey, key_id: str) -> None:
+        self._known.pop((key_id, stored.secret_hash), None)
+
+    def resettle(self, stored: StoredKey, key_id: str, settings: dict) -> StoredKey:
+        """``stored`` with the community's current ``settings``, remembered so."""
+        updated = dataclasses.replace(stored, settings=settings)
+        self._known[(key_id, stored.secret_hash)] = updated
+        return updated

@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 
 from belonging.matching import stored
 from belonging.matching.index import SuggestionIndex
@@ -91,6 +92,16 @@ class Missing:
 MISSING = Missing()
 
 
+@dataclass(frozen=True)
+class Asking:
+    """A member asking for suggestions as this process knows them: the ``served`` build and
+    overlay, the member (or :data:`MISSING`), and the community revision this reflects."""
+
+    served: Served
+    target: Target | Missing
+    read_at: int
+
+
 def profile_of(row: dict[str, Any]) -> MemberProfile:
     created = row.get("created_at")
     return MemberProfile(
@@ -106,8 +117,9 @@ def profile_of(row: dict[str, Any]) -> MemberProfile:
 class SharedIndexes:
     """The communities this process serves suggestions for."""
 
-    def __init__(self, settings: Settings, database_url: str) -> None:
+    def __init__(self, settings: Settings, database_url: str, pool: AsyncConnectionPool | None = None) -> None:
         self.root = settings.index_dir
+        self._pool = pool
         self.database_url = database_url
         self.compact_after_changes = settings.index_compact_after_changes
         self.compact_after_share = settings.index_compact_after_share
@@ -116,25 +128,73 @@ class SharedIndexes:
         self._compacting: dict[int, asyncio.Task] = {}
         self._next_compaction: dict[int, float] = {}
         self._building: set[int] = set()
+        self._catching_up: dict[int, asyncio.Task] = {}
 
     def _lock(self, community_id: int) -> asyncio.Lock:
         return self._locks.setdefault(community_id, asyncio.Lock())
 
-    async def serve(self, conn: AsyncConnection, community_id: int, revision: int) -> Served:
-        """The community's build and an overlay at least as new as ``revision``.
+    async def asking(self, conn: AsyncConnection, community_id: int, member_id: str) -> Asking:
+        """The community's mapped build and ``member_id`` as this process knows them now.
 
-        Waits for a build only when none exists on this machine yet; otherwise at most for one
-        read of what changed.
+        Reads nothing from PostgreSQL when the member is in the build or the overlay. The member
+        may have changed since ``read_at`` without this process knowing yet: the statement that
+        records their suggestions checks that (status ``stale``) and the caller catches up
+        (:meth:`catch_up`) and asks again. Otherwise reads what changed first: when the member is
+        unknown here (they may have joined a moment ago), and when more changed since the build
+        than the overlay holds (then the member alone).
+        """
+        served = await self.mapped(community_id)
+        read_at = served.overlay.revision
+        target = self.target(served, member_id)
+        if isinstance(target, Missing):
+            served = await self.catch_up(conn, community_id)
+            read_at = served.overlay.revision
+            target = self.target(served, member_id)
+        if target is None:
+            read_at, row = await changes.member_now(conn, community_id, member_id)
+            target = MISSING if row is None else self.target_from_row(served, row)
+        return Asking(served, target, read_at)
+
+    async def mapped(self, community_id: int) -> Served:
+        """The community's newest build on this machine with the overlay this process holds.
+
+        Reads nothing from PostgreSQL. Waits for a build only when none exists on this machine yet.
         """
         served = self._served.get(community_id)
         if served is None or time.monotonic() - served.checked_at > RESCAN_SECONDS:
             served = await self._switch_to_newest(community_id, served)
         if served is None:
             served = await self._first_build(community_id)
-        if served.overlay.revision < revision:
-            served = await self._catch_up(conn, community_id, revision)
         self._maybe_compact(community_id, served)
         return served
+
+    async def catch_up(self, conn: AsyncConnection, community_id: int, revision: int | None = None) -> Served:
+        """Bring the overlay up to ``revision`` (None: to the community's revision now)."""
+        served = await self._catch_up(conn, community_id, revision)
+        self._maybe_compact(community_id, served)
+        return served
+
+    def behind(self, community_id: int, revision: int) -> None:
+        """The community is at ``revision``: catch the overlay up in the background if it is older,
+        so that later requests find the members who changed meanwhile without asking."""
+        served = self._served.get(community_id)
+        if served is None or served.overlay.revision >= revision or self._pool is None:
+            return
+        running = self._catching_up.get(community_id)
+        if running is not None and not running.done():
+            return
+        task = asyncio.get_running_loop().create_task(self._catch_up_in_background(community_id, revision))
+        self._catching_up[community_id] = task
+
+    async def _catch_up_in_background(self, community_id: int, revision: int) -> None:
+        assert self._pool is not None
+        try:
+            async with self._pool.connection() as conn:
+                await self.catch_up(conn, community_id, revision)
+        except Exception:
+            # The next request that needs the changes reads them itself (status ``stale``).
+            log.warning("catching up a community's changes failed", exc_info=True,
+                        extra={"community_id": community_id})
 
     def rankers(self, community_id: int) -> tuple[PairRanker, PairRanker] | None:
         """The models of the community's newest build on this machine, if there is one.
@@ -216,11 +276,11 @@ class SharedIndexes:
                     raise RuntimeError(f"building the suggestion index of community {community_id} failed"
                                        f" (exit status {status})")
 
-    async def _catch_up(self, conn: AsyncConnection, community_id: int, revision: int) -> Served:
+    async def _catch_up(self, conn: AsyncConnection, community_id: int, revision: int | None) -> Served:
         async with self._lock(community_id):
             served = self._served[community_id]
             overlay = served.overlay
-            if overlay.revision >= revision:
+            if revision is not None and overlay.revision >= revision:
                 return served
             limit = self._overlay_limit(served)
             if overlay.complete:
@@ -287,6 +347,7 @@ class SharedIndexes:
     async def close(self) -> None:
         for pid in list(self._building):
             os.kill(pid, signal.SIGKILL)
-        for task in self._compacting.values():
+        tasks = [*self._compacting.values(), *self._catching_up.values()]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._compacting.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)

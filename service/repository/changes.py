@@ -72,16 +72,19 @@ async def revision(conn: AsyncConnection, community_id: int) -> int:
     return 0 if row is None else int(row[0])
 
 
-async def member_now(conn: AsyncConnection, community_id: int, member_id: str) -> dict[str, Any] | None:
-    """One member as they are now (profile, ties, seats), in the shape :func:`since` gives; None if absent."""
+async def member_now(conn: AsyncConnection, community_id: int, member_id: str) -> tuple[int, dict[str, Any] | None]:
+    """The community's revision and one member as they are at it (profile, ties, seats, in the
+    shape :func:`since` gives; None if absent), from one snapshot."""
     cur = await conn.execute(
         "WITH touched AS (SELECT %(mid)s::text COLLATE \"C\" AS member_id), now AS (" + _MEMBER_NOW + ")"
-        " SELECT to_jsonb(now) || jsonb_build_object('created_at', extract(epoch FROM now.created_at))"
-        " FROM now WHERE present",
+        " SELECT (SELECT revision FROM community_revisions WHERE community_id = %(cid)s),"
+        " (SELECT to_jsonb(now) || jsonb_build_object('created_at', extract(epoch FROM now.created_at))"
+        "    FROM now WHERE present)",
         {"cid": community_id, "mid": member_id},
     )
     row = await cur.fetchone()
-    return None if row is None else row[0]
+    assert row is not None
+    return int(row[0] or 0), row[1]
 
 
 async def forget_before(conn: AsyncConnection, community_id: int, days: int) -> None:

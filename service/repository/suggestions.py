@@ -4,122 +4,84 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from belonging.service.repository import locks
+
+class Ranked(Protocol):
+    """A candidate as ranked: who, the score shown, and the reasons given."""
+
+    @property
+    def member_id(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def reasons(self) -> Any: ...
 
 
 @dataclass(frozen=True)
-class Proposed:
-    """What :func:`propose` recorded: ``(candidate_id, suggestion_id)`` in rank order, and whether
-    the asking member still exists."""
+class Recorded:
+    """What :func:`record` did.
 
-    member_exists: bool
+    ``status`` is ``ok`` (``recorded`` holds ``(candidate_id, suggestion_id)`` in rank order),
+    ``unauthorised`` (the key is no longer active), ``settings`` (the community's settings
+    changed: ``settings`` holds them), ``stale`` (the asking member changed after ``read_at``)
+    or ``missing`` (the asking member does not exist). Only ``ok`` recorded anything.
+    ``revision`` is the community's revision the call saw.
+    """
+
+    status: Literal["ok", "unauthorised", "settings", "stale", "missing"]
+    revision: int
+    settings: dict[str, Any] | None
     recorded: list[tuple[str, str]]
 
 
-async def propose(
-    conn: AsyncConnection, community_id: int, member_id: str, ranked: Sequence[dict[str, Any]], *,
+# The text never changes, so the statement is prepared once per connection.
+_RECORD = (
+    "SELECT status, revision, settings, kept, ids FROM record_suggestions("
+    "%(cid)s::bigint, %(key_id)s::text, %(secret_hash)s::bytea, %(settings)s::jsonb, %(mid)s::text,"
+    " %(read_at)s::bigint, %(candidates)s::text[], %(scores)s::real[], %(reasons)s::jsonb, %(cap)s::integer,"
+    " %(limit)s::integer, %(model_version)s::text)"
+)
+
+
+async def record(
+    conn: AsyncConnection, community_id: int, member_id: str, ranked: Sequence[Ranked], *,
+    key_id: str, secret_hash: bytes, settings: dict[str, Any] | None, read_at: int | None,
     limit: int, max_exposures: int, model_version: str,
-) -> Proposed:
-    """Record the first ``limit`` of ``ranked`` that may still be shown, in two round trips, committed.
+) -> Recorded:
+    """Record the first ``limit`` of ``ranked`` that may still be shown, in one round trip.
 
-    ``conn`` must be in autocommit (no transaction open): this opens and commits its own.
-
-    A candidate is kept when they are still a member open to suggestions, not tied to the
-    member, not blocked by or blocking them, not in a declined suggestion with them either way,
-    and either already have a suggestion to this member awaiting feedback (its id is reused, no
-    new exposure) or were proposed fewer than ``max_exposures`` times in the last 7 days.
-
-    The cap and the reuse hold under any concurrency: the first round trip (``BEGIN``, the
-    per-candidate exposure locks of ``locks.exposures``, the choice of candidates) counts with a
-    snapshot taken after those locks, so it sees every exposure an earlier holder committed; the
-    second records the new exposures and commits, releasing the locks. The member and the kept
-    candidates are locked against erasure (``FOR KEY SHARE``) as they are read, so a member
-    erased meanwhile is skipped rather than failing the request. Every statement names the
-    community, so on Citus each runs on the community's shard alone (a data-modifying ``WITH``
-    would not: Citus plans it through the coordinator). The commit does not wait for its WAL to
-    reach disk (``synchronous_commit`` off for this transaction only), so a crash of PostgreSQL
-    can lose the suggestions recorded in its last moments (see the README); feedback and every
-    other write still commit synchronously.
+    ``conn`` must be in autocommit: the call is its own transaction. The function
+    ``record_suggestions`` (``migrations/20261203_01_record_suggestions.sql``) first checks what
+    the ranking assumed: the key ``key_id`` with ``secret_hash`` is still an active platform key
+    of the community, its settings are still ``settings``, and the asking member has not changed
+    after revision ``read_at`` (``None`` for either of the last two: not checked). Then it keeps
+    a candidate when they are still a member open to suggestions, not tied to the member, not
+    blocked by or blocking them, not in a declined suggestion with them either way, and either
+    already have a suggestion to this member awaiting feedback (its id is reused, no new
+    exposure) or were proposed fewer than ``max_exposures`` times in the last 7 days; it records
+    the new ones and commits without waiting for the WAL to reach disk (a PostgreSQL crash can
+    lose the last moments' suggestions, see the README). The cap holds under any concurrency: see the migration.
     """
-    params: dict[str, Any] = {"cid": community_id, "mid": member_id}
-    candidates = [r["member_id"] for r in ranked]
-    if not candidates or limit <= 0:
-        cur = await conn.execute(
-            "SELECT 1 FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s", params)
-        return Proposed(await cur.fetchone() is not None, [])
-    created = None
-    # Queued, then sent with one sync per round trip: the exposure locks are held only while the
-    # server runs the two of them.
-    async with conn.pipeline():
-        async with conn.transaction():
-            await conn.execute("SELECT set_config('synchronous_commit', 'off', true)")
-            await locks.exposures(conn, community_id, candidates)
-            exists = await conn.execute(
-                "SELECT 1 FROM members WHERE community_id = %(cid)s AND member_id = %(mid)s", params)
-            chosen = await conn.execute(
-                """
-                SELECT r.member_id, r.score, r.reasons, pending.suggestion_id::text
-                  FROM (SELECT e->>'member_id' AS member_id, (e->>'score')::real AS score,
-                               e->'reasons' AS reasons, position
-                          FROM jsonb_array_elements(%(ranked)s::jsonb) WITH ORDINALITY AS x(e, position)) r
-                  JOIN members me ON me.community_id = %(cid)s AND me.member_id = %(mid)s
-                  JOIN members m ON m.community_id = %(cid)s AND m.member_id = r.member_id
-                                AND m.open_to_suggestions AND m.member_id <> me.member_id
-                  LEFT JOIN LATERAL (
-                       SELECT s.suggestion_id FROM suggestions s
-                        WHERE s.community_id = %(cid)s AND s.member_id = %(mid)s AND s.candidate_id = r.member_id
-                          AND s.outcome IS NULL AND s.created_at > now() - interval '7 days'
-                        ORDER BY s.created_at DESC LIMIT 1) pending ON true
-                 WHERE NOT EXISTS (SELECT 1 FROM connections c WHERE c.community_id = %(cid)s
-                                      AND ((c.member_a = me.member_id AND c.member_b = m.member_id)
-                                        OR (c.member_a = m.member_id AND c.member_b = me.member_id)))
-                   AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.community_id = %(cid)s
-                                      AND ((b.member_id = me.member_id AND b.blocked_id = m.member_id)
-                                        OR (b.member_id = m.member_id AND b.blocked_id = me.member_id)))
-                   AND NOT EXISTS (SELECT 1 FROM suggestions d WHERE d.community_id = %(cid)s
-                                      AND d.outcome = 'declined'
-                                      AND ((d.member_id = me.member_id AND d.candidate_id = m.member_id)
-                                        OR (d.member_id = m.member_id AND d.candidate_id = me.member_id)))
-                   AND (pending.suggestion_id IS NOT NULL
-                        OR (SELECT count(*) FROM suggestions e
-                             WHERE e.community_id = %(cid)s AND e.candidate_id = r.member_id
-                               AND e.created_at > now() - interval '7 days') < %(cap)s)
-                 ORDER BY r.position
-                 LIMIT %(limit)s
-                 -- Erasing either member waits for this request, or this request skips them.
-                 FOR KEY SHARE OF me, m
-                """,
-                params | {
-                    "cap": max_exposures, "limit": limit,
-                    # One JSON document, not three arrays: a jsonb[] of reasons is slow to encode.
-                    "ranked": Jsonb([{"member_id": r["member_id"], "score": r["score"], "reasons": r["reasons"]}
-                                     for r in ranked]),
-                },
-            )
-            kept = await chosen.fetchall()  # the first round trip
-            new = [(candidate, score, reasons) for candidate, score, reasons, pending in kept if pending is None]
-            if new:
-                # One multi-row VALUES: every row names the community, so it is one insert on one shard.
-                values: list[Any] = []
-                for candidate, score, reasons in new:
-                    values += [community_id, member_id, candidate, score, Jsonb(reasons), model_version]
-                created = await conn.execute(
-                    "INSERT INTO suggestions (community_id, member_id, candidate_id, score, reasons, model_version)"
-                    " VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(new))
-                    + " RETURNING candidate_id, suggestion_id::text",
-                    values,
-                )
-        # The insert and the commit travel together, the second round trip.
-    ids: dict[str, str] = dict(await created.fetchall()) if created is not None else {}
-    return Proposed(await exists.fetchone() is not None,
-                    [(candidate, pending if pending is not None else ids[candidate])
-                     for candidate, _, _, pending in kept])
+    cur = await conn.execute(
+        _RECORD,
+        {"cid": community_id, "key_id": key_id, "secret_hash": secret_hash,
+         "settings": None if settings is None else Jsonb(settings), "mid": member_id, "read_at": read_at,
+         "candidates": [r.member_id for r in ranked], "scores": [r.score for r in ranked],
+         # One JSON document for all the reasons: a jsonb[] is slow to encode.
+         "reasons": Jsonb([r.reasons for r in ranked]),
+         "cap": max_exposures, "limit": limit, "model_version": model_version},
+        prepare=True,
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    status, revision, current_settings, kept, ids = row
+    recorded = list(zip(kept, ids, strict=True)) if status == "ok" else []
+    return Recorded(status, int(revision or 0), current_settings, recorded)
 
 
 async def get(conn: AsyncConnection, community_id: int, suggestion_id: str) -> dict[str, Any] | None:

@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from belonging.matching.suggest import suggest_for
+from belonging.matching.suggest import Suggestion, suggest_for
 from belonging.service.deps import (
     KEYED_ROUTE_ERRORS,
     AutocommitConn,
     Conn,
+    KnownPlatformKey,
     PlatformCommunity,
-    PlatformCommunityAutocommit,
+    bad_key,
 )
 from belonging.service.errors import ApiError, conflict, not_found, problem_response, problem_responses
+from belonging.service.keys import KnownKeys
 from belonging.service.params import MemberIdPath, SuggestionIdPath
-from belonging.service.repository import changes, connections
+from belonging.service.repository import connections
 from belonging.service.repository import suggestions as repository
 from belonging.service.schemas import CommunitySettings, Reason, Strict
-from belonging.service.shared_indexes import MISSING, Missing, SharedIndexes
+from belonging.service.shared_indexes import Missing, SharedIndexes
 
 router = APIRouter(prefix="/v1/communities/{slug}", tags=["suggestions"], responses=KEYED_ROUTE_ERRORS)
 # Ask the engine for more than the limit: candidates at their exposure cap, or who opted out,
 # blocked or declined since the index was built, are dropped when the suggestions are recorded.
 HEADROOM = 2
+# Rankings made before the statement that records them finds them out of date, at most.
+ATTEMPTS = 3
 
 
 class SuggestionOut(BaseModel):
@@ -62,37 +67,64 @@ class Feedback(BaseModel):
 
 @router.get("/members/{member_id}/suggestions", response_model=Suggestions, responses=problem_responses(404))
 async def get_suggestions(
-    member_id: MemberIdPath, request: Request, community: PlatformCommunityAutocommit, conn: AutocommitConn,
+    member_id: MemberIdPath, request: Request, caller: KnownPlatformKey, conn: AutocommitConn,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
-) -> dict:
+) -> Response:
     """People for this member to meet, best first, each with reasons they can understand."""
-    settings = CommunitySettings.from_stored(community.settings)
-    if limit > settings.max_suggestions_per_request:
-        raise ApiError(422, "Invalid input", f"limit may be at most {settings.max_suggestions_per_request} "
-                       "(the community's max_suggestions_per_request setting)")
+    known: KnownKeys = request.app.state.known_keys
     indexes: SharedIndexes = request.app.state.shared_indexes
-    served = await indexes.serve(conn, community.community_id, community.revision)
-    target = indexes.target(served, member_id)
-    if target is None:
-        # More changed since the build than the overlay holds: read this member on their own.
-        row = await changes.member_now(conn, community.community_id, member_id)
-        target = MISSING if row is None else indexes.target_from_row(served, row)
-    if isinstance(target, Missing):
-        raise not_found(f"member {member_id!r}")
-    index = served.index
-    proposed = suggest_for(index, target, limit=limit * HEADROOM + 5, bridging_weight=settings.bridging_weight)
-    ranked = [{"member_id": s.member_id, "score": round(float(s.score), 4), "reasons": s.reasons,
-               "crosses_silo": bool(s.crosses_silo)} for s in proposed]
-    outcome = await repository.propose(conn, community.community_id, member_id, ranked, limit=limit,
-                                       max_exposures=settings.max_exposures_per_week,
-                                       model_version=index.model_version)
-    if not outcome.member_exists:
-        raise not_found(f"member {member_id!r}")
-    by_id = {r["member_id"]: r for r in ranked}
-    rows = [by_id[candidate] | {"suggestion_id": suggestion_id} for candidate, suggestion_id in outcome.recorded]
-    return {"member_id": member_id, "suggestions": rows, "model_version": index.model_version,
+    owner = caller.owner
+    community_id = owner.community_id
+    # In steady state one round trip: the member is ranked on the mapped build as this process
+    # knows them, and one statement checks what the ranking assumed and records. When it finds
+    # the settings or the member changed, the process learns what changed and ranks again. The
+    # last attempt records without those two checks: its ranking is milliseconds old, and the
+    # hard rules are checked as always.
+    for attempt in range(ATTEMPTS):
+        last = attempt == ATTEMPTS - 1
+        settings = CommunitySettings.from_stored(owner.settings)
+        if limit > settings.max_suggestions_per_request:
+            raise ApiError(422, "Invalid input", f"limit may be at most {settings.max_suggestions_per_request} "
+                           "(the community's max_suggestions_per_request setting)")
+        asking = await indexes.asking(conn, community_id, member_id)
+        if isinstance(asking.target, Missing):
+            raise not_found(f"member {member_id!r}")
+        index = asking.served.index
+        ranked = suggest_for(index, asking.target, limit=limit * HEADROOM + 5, bridging_weight=settings.bridging_weight)
+        outcome = await repository.record(
+            conn, community_id, member_id, ranked, key_id=caller.key.key_id, secret_hash=owner.secret_hash,
+            settings=None if last else owner.settings, read_at=None if last else asking.read_at, limit=limit,
+            max_exposures=settings.max_exposures_per_week, model_version=index.model_version)
+        if outcome.status == "ok":
+            indexes.behind(community_id, outcome.revision)
+            return _suggestions(member_id, ranked, outcome.recorded, index.model_version, settings)
+        if outcome.status == "unauthorised":
+            known.forget(owner, caller.key.key_id)
+            raise bad_key()
+        if outcome.status == "missing":
+            raise not_found(f"member {member_id!r}")
+        if outcome.status == "settings":
+            assert outcome.settings is not None
+            owner = known.resettle(owner, caller.key.key_id, outcome.settings)
+        else:  # stale: the member changed after the process last read them
+            await indexes.catch_up(conn, community_id, outcome.revision)
+    raise AssertionError("the last attempt checks neither settings nor freshness")
+
+
+def _suggestions(member_id: str, ranked: list[Suggestion], recorded: list[tuple[str, str]], model_version: str,
+                 settings: CommunitySettings) -> Response:
+    """The ``Suggestions`` body, encoded directly (the route's ``response_model`` documents it)."""
+    by_id = {s.member_id: s for s in ranked}
+    rows = []
+    for candidate, suggestion_id in recorded:
+        shown = by_id[candidate]
+        rows.append({"suggestion_id": suggestion_id, "member_id": candidate, "score": round(shown.score, 4),
+                     "reasons": shown.reasons, "crosses_silo": shown.crosses_silo})
+    body = {"member_id": member_id, "suggestions": rows, "model_version": model_version,
             "settings": {"bridging_weight": settings.bridging_weight,
                          "max_exposures_per_week": settings.max_exposures_per_week}}
+    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+                    media_type="application/json")
 
 
 @router.post("/suggestions/{suggestion_id}/feedback", response_model=Feedback, responses={
