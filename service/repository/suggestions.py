@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
 
 class Ranked(Protocol):
@@ -43,8 +43,7 @@ class Recorded:
 _RECORD = (
     "SELECT status, revision, settings, kept, ids FROM record_suggestions("
     "%(cid)s::bigint, %(key_id)s::text, %(secret_hash)s::bytea, %(settings)s::jsonb, %(mid)s::text,"
-    " %(read_at)s::bigint, %(candidates)s::text[], %(scores)s::real[], %(reasons)s::jsonb, %(cap)s::integer,"
-    " %(limit)s::integer, %(model_version)s::text)"
+    " %(read_at)s::bigint, %(ranked)s::jsonb, %(cap)s::integer, %(limit)s::integer, %(model_version)s::text)"
 )
 
 
@@ -70,10 +69,9 @@ async def record(
     cur = await conn.execute(
         _RECORD,
         {"cid": community_id, "key_id": key_id, "secret_hash": secret_hash,
-         "settings": None if settings is None else Jsonb(settings), "mid": member_id, "read_at": read_at,
-         "candidates": [r.member_id for r in ranked], "scores": [r.score for r in ranked],
-         # One JSON document for all the reasons: a jsonb[] is slow to encode.
-         "reasons": Jsonb([r.reasons for r in ranked]),
+         "settings": None if settings is None else json.dumps(settings), "mid": member_id, "read_at": read_at,
+         # One JSON document, encoded in one call: arrays of text, reals and jsonb cost more to encode.
+         "ranked": json.dumps([[r.member_id, r.score, r.reasons] for r in ranked], ensure_ascii=False),
          "cap": max_exposures, "limit": limit, "model_version": model_version},
         prepare=True,
     )
