@@ -20,7 +20,7 @@ from belonging.service.deps import (
 from belonging.service.errors import ApiError, conflict, not_found, problem_response, problem_responses
 from belonging.service.keys import KnownKeys
 from belonging.service.params import MemberIdPath, SuggestionIdPath
-from belonging.service.repository import connections
+from belonging.service.repository import communities, connections
 from belonging.service.repository import suggestions as repository
 from belonging.service.schemas import CommunitySettings, Reason, Strict
 from belonging.service.shared_indexes import Missing, SharedIndexes
@@ -83,6 +83,10 @@ async def get_suggestions(
     for attempt in range(ATTEMPTS):
         last = attempt == ATTEMPTS - 1
         settings = CommunitySettings.from_stored(owner.settings)
+        if limit > settings.max_suggestions_per_request:
+            # Refused by the settings this process last saw: read them before refusing.
+            owner = known.resettle(owner, caller.key.key_id, await communities.settings_of(conn, community_id))
+            settings = CommunitySettings.from_stored(owner.settings)
         if limit > settings.max_suggestions_per_request:
             raise ApiError(422, "Invalid input", f"limit may be at most {settings.max_suggestions_per_request} "
                            "(the community's max_suggestions_per_request setting)")

@@ -7,6 +7,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+from belonging.service.schemas import CommunitySettings
 from tests.conftest import CommunityKeys
 
 # A small community: a chess club (ana, bob, cy, dan), a garden group (eve, fay, gus), and
@@ -166,3 +167,51 @@ def test_another_communitys_key_cannot_give_feedback(
         headers=other_community.platform,
     )
     assert response.status_code == 404
+
+
+# The suggestion route remembers the platform keys it has checked (with their community's
+# settings) and has its one statement confirm them: these prove the memory never outlives the truth.
+
+def test_a_platform_key_rotated_without_grace_is_refused_by_its_very_next_suggestion_request(
+    client: TestClient, community: CommunityKeys, members: None
+) -> None:
+    assert suggested(client, community, "hal")  # the key is now known to the process
+    response = client.post(community.url("/keys/rotate"), json={"role": "platform", "grace_seconds": 0},
+                           headers=community.organiser)
+    assert response.status_code == 201, response.text
+    old = client.get(community.url("/members/hal/suggestions"), headers=community.platform)
+    assert old.status_code == 401, old.text
+    assert old.headers["content-type"] == "application/problem+json"
+    new = client.get(community.url("/members/hal/suggestions"),
+                     headers={"Authorization": f"Bearer {response.json()['key']}"})
+    assert new.status_code == 200, new.text
+
+
+def test_a_known_key_id_with_another_secret_is_refused(
+    client: TestClient, community: CommunityKeys, members: None
+) -> None:
+    assert suggested(client, community, "hal")
+    token = community.platform["Authorization"].removeprefix("Bearer ")
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    response = client.get(community.url("/members/hal/suggestions"), headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401, response.text
+
+
+def test_changed_settings_count_from_the_next_suggestion_request(
+    client: TestClient, community: CommunityKeys, members: None
+) -> None:
+    before = client.get(community.url("/members/hal/suggestions"), headers=community.platform).json()
+    assert before["settings"]["bridging_weight"] == CommunitySettings().bridging_weight != 0.9
+    patched = client.patch(community.url("/settings"), json={"bridging_weight": 0.9, "max_suggestions_per_request": 2},
+                           headers=community.organiser)
+    assert patched.status_code == 200, patched.text
+    after = client.get(community.url("/members/hal/suggestions"), params={"limit": 2}, headers=community.platform)
+    assert after.status_code == 200, after.text
+    assert after.json()["settings"]["bridging_weight"] == 0.9
+    too_many = client.get(community.url("/members/hal/suggestions"), params={"limit": 3}, headers=community.platform)
+    assert too_many.status_code == 422 and "max_suggestions_per_request" in too_many.text
+    # Raised again: the limit the process last saw does not refuse a request the new one allows.
+    assert client.patch(community.url("/settings"), json={"max_suggestions_per_request": 5},
+                        headers=community.organiser).status_code == 200
+    allowed = client.get(community.url("/members/hal/suggestions"), params={"limit": 4}, headers=community.platform)
+    assert allowed.status_code == 200, allowed.text
