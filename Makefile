@@ -39,7 +39,8 @@ CITUS_VENDOR ?= ../shared/vendor
 CITUS_TESTS ?= tests/service tests/concurrency tests/citus \
 	--ignore=tests/service/test_operations.py --ignore=tests/service/test_hostile_input.py \
 	--ignore=tests/service/test_startup_secrets.py --ignore=tests/service/test_settings.py \
-	--ignore=tests/service/test_rate_limits.py --ignore=tests/concurrency/test_workers.py
+	--ignore=tests/service/test_rate_limits.py --ignore=tests/concurrency/test_workers.py \
+	--ignore=tests/concurrency/test_database_crash.py
 
 ## test-citus: install, build Citus if missing (root), start a coordinator and two workers, migrate, test, stop
 test-citus: $(STAMP)

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     pool_min_size: int = 2
     pool_max_size: int = 10
+    # How long a request waits for a database connection before it is answered 503 (with
+    # Retry-After): the database is away, or every connection is busy.
+    pool_timeout_s: float = 5.0
     # JSON bodies are small; NDJSON imports may carry millions of lines.
     max_body_bytes: int = 1_000_000
     max_import_bytes: int = 512_000_000

@@ -70,6 +70,7 @@ def open_pool(url: str, settings: Settings) -> AsyncConnectionPool:
         url,
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
+        timeout=settings.pool_timeout_s,
         open=False,
         kwargs=kwargs,
         name="belonging",

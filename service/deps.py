@@ -35,7 +35,8 @@ async def _connection_without_transaction(request: Request) -> AsyncIterator[Asy
         try:
             yield conn
         finally:
-            await conn.set_autocommit(False)
+            if not conn.broken:  # a broken connection is dropped by the pool, as it is
+                await conn.set_autocommit(False)
 
 
 # scope="function": the commit happens before the response leaves, so an acknowledged write

@@ -6,9 +6,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -62,7 +64,11 @@ PROBLEM_DESCRIPTIONS = {
     422: "The request is not valid: `detail` and `errors` say which field (or NDJSON line) and what to fix.",
     429: "Too many requests: this key's rate limit is spent, or the same expensive operation already runs in"
          " this community. Wait as `Retry-After` says.",
+    503: "The database cannot be reached right now (restarting, failing over, or every connection busy). Nothing"
+         " was changed; try again after `Retry-After` seconds.",
 }
+#: Seconds a client is asked to wait when the database cannot be reached.
+DATABASE_RETRY_AFTER_S = 1
 
 
 def problem_response(status: int, description: str | None = None, *, headers: dict[str, str] | None = None
@@ -169,6 +175,16 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no route for {request.method} {request.url.path}; see /docs"
         return problem(exc.status_code, title, detail)
+
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The connection broke (the server restarted or failed over) or none could be had in time.
+        # The request's transaction, if any, is gone with it: nothing was changed, and the pool
+        # drops a broken connection when it is returned.
+        log.warning("database unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
+        return problem(503, "Service unavailable", "the database cannot be reached right now; nothing was changed,"
+                       " try again shortly", headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

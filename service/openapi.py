@@ -8,7 +8,10 @@ applied here, once, to the generated document:
   ``application/problem+json`` (FastAPI documents every declared model under the route's own
   media type, ``application/json``);
 - any operation that takes a body can answer 413: the body limit
-  (:class:`~belonging.service.middleware.BodyLimit`) stands in front of every route.
+  (:class:`~belonging.service.middleware.BodyLimit`) stands in front of every route;
+- any operation that reaches the database can answer 503 with ``Retry-After`` when it cannot be
+  reached (:func:`belonging.service.errors.install_error_handlers`); only the liveness and
+  metrics routes never do.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from belonging.service.errors import PROBLEM_DESCRIPTIONS, PROBLEM_JSON
 
 PROBLEM_REF = "#/components/schemas/Problem"
 NDJSON = "application/x-ndjson"
+#: Operations that never reach the database, so never answer 503.
+WITHOUT_DATABASE = frozenset({"get_health", "prometheus_metrics"})
 
 
 def operation_id(route: APIRoute) -> str:
@@ -53,6 +58,11 @@ def _problems_as_problem_json(document: dict[str, Any]) -> None:
                     content[PROBLEM_JSON] = content.pop("application/json")
             if "requestBody" in operation and "413" not in responses:
                 responses["413"] = {"description": PROBLEM_DESCRIPTIONS[413],
+                                    "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}}}
+            if operation.get("operationId") not in WITHOUT_DATABASE and "503" not in responses:
+                responses["503"] = {"description": PROBLEM_DESCRIPTIONS[503],
+                                    "headers": {"Retry-After": {"description": "Seconds to wait before trying again.",
+                                                                "required": True, "schema": {"type": "string"}}},
                                     "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}}}
 
 
