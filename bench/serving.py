@@ -7,7 +7,9 @@ seeded synthetic community (default 100k members, 1M ties) with COPY, then measu
 * p50/p99 of sequential suggestion requests for random members against ``/healthz`` on the same
   server (target: suggestions p50 at most 3x healthz);
 * requests per second under ``wrk`` (16 connections, random members, the two workers) against
-  ``/healthz`` the same way (target: at least 30%);
+  ``/healthz`` the same way (target: at least 30%), and against ``/readyz``, which runs one
+  statement on a pooled connection: the floor of any route that reaches the database once; with
+  the CPU milliseconds each request cost the service's processes and the embedded PostgreSQL;
 * memory of all service processes above their idle memory, as proportional set size (shared
   mapped pages counted once across processes; target: at most 250 MB at 1M ties);
 * write-to-suggestion freshness: a member is created with one tie and asks at once; the time
@@ -30,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -78,17 +81,61 @@ def memory_mb(running: Service, label: str) -> tuple[float, float]:
     return pss / 1e6, rss / 1e6
 
 
-def wrk(base: str, path_or_script: str, seconds: int) -> tuple[float, int]:
-    """Requests per second and non-2xx answers under 16 connections on 2 threads."""
+@dataclass(frozen=True)
+class Load:
+    """One wrk run: requests per second, non-2xx answers, and CPU milliseconds per request spent by
+    the service's processes and by PostgreSQL's (None when the database is not the embedded one)."""
+
+    rate: float
+    failed: int
+    service_ms: float
+    database_ms: float | None
+
+
+def database_processes(running: Service) -> list[psutil.Process]:
+    """The embedded PostgreSQL's processes (found by its data folder), or none for ``DATABASE_URL``."""
+    host = running.database_url.split("host=")[-1] if "host=" in running.database_url else None
+    if host is None:
+        return []
+    found = [p for p in psutil.process_iter(["name", "cmdline"])
+             if p.info["name"] == "postgres" and host.removesuffix("/") in " ".join(p.info["cmdline"] or [])]
+    return found + [child for p in found for child in p.children()]
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def wrk(running: Service, path_or_script: str, seconds: int) -> Load:
+    """wrk with 16 connections on 2 threads, and the CPU each request cost the service and the database."""
     command = ["wrk", "-t2", "-c16", f"-d{seconds}s"]
     if path_or_script.endswith(".lua"):
-        command += ["-s", path_or_script, base]
+        command += ["-s", path_or_script, running.base_url]
     else:
-        command.append(base + path_or_script)
+        command.append(running.base_url + path_or_script)
+    # Database backends come and go with connections: list them after the run as well as before.
+    service, database = service_processes(running), database_processes(running)
+    service_before, database_before = cpu_seconds(service), {p.pid: cpu_seconds([p]) for p in database}
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    service_after = cpu_seconds(service)
+    database_spent = sum(cpu_seconds([p]) - database_before.get(p.pid, 0.0) for p in database_processes(running))
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])  # type: ignore[index]
+    count = int(re.search(r"(\d+) requests in", output)[1])  # type: ignore[index]
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    return rate, int(errors[1]) if errors else 0
+    return Load(rate, int(errors[1]) if errors else 0, 1000 * (service_after - service_before) / count,
+                1000 * database_spent / count if database else None)
+
+
+def cpu_per_request(load: Load) -> str:
+    database = "-" if load.database_ms is None else f"{load.database_ms:.2f}"
+    return f"{load.service_ms:.2f} / {database}"
 
 
 def touch_every_worker(running: Service, path: str, headers: dict[str, str], workers: int) -> None:
@@ -176,8 +223,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             script = Path(tmp) / "suggestions.lua"
             script.write_text(WRK_SCRIPT.replace("MEMBERS", str(members)).replace("KEY", keys["platform_key"]))
-            rps, failed = wrk(base, str(script), seconds)
-        health_rps, health_failed = wrk(base, "/healthz", seconds)
+            suggesting = wrk(running, str(script), seconds)
+        health = wrk(running, "/healthz", seconds)
+        # The floor of any route that runs one statement on a pooled connection and answers.
+        ready = wrk(running, "/readyz", seconds)
         serving_pss, serving_rss = memory_mb(running, "serving")
 
         fresh_times, served_from_friend = [], 0
@@ -209,10 +258,18 @@ def main() -> None:
         ("suggestions p50 / p99, ms", f"{s50:.2f} / {s99:.2f}", f"{b['suggest_p50']}", "-"),
         ("/healthz p50 / p99, ms", f"{h50:.2f} / {h99:.2f}", f"{b['health_p50']}", "-"),
         ("suggestions p50 / healthz p50", f"{s50 / h50:.1f}x", f"{b['ratio']}x", "<= 3x"),
-        ("suggestions, requests/s (wrk, 16 conns)", f"{rps:.0f}", f"{b['rps']}", "-"),
-        ("/healthz, requests/s (wrk, 16 conns)", f"{health_rps:.0f}", f"{b['health_rps']}", "-"),
-        ("suggestions / healthz throughput", f"{100 * rps / health_rps:.0f}%", f"{baseline_share:.0f}%", ">= 30%"),
-        ("non-2xx under wrk (suggestions / healthz)", f"{failed} / {health_failed}", "-", "0"),
+        ("suggestions, requests/s (wrk, 16 conns)", f"{suggesting.rate:.0f}", f"{b['rps']}", "-"),
+        ("/healthz, requests/s (wrk, 16 conns)", f"{health.rate:.0f}", f"{b['health_rps']}", "-"),
+        ("suggestions / healthz throughput", f"{100 * suggesting.rate / health.rate:.0f}%", f"{baseline_share:.0f}%",
+         ">= 30%"),
+        ("/readyz (one statement), requests/s", f"{ready.rate:.0f}", "-", "-"),
+        ("  /readyz / healthz throughput", f"{100 * ready.rate / health.rate:.0f}%", "-", "-"),
+        ("  suggestions / readyz throughput", f"{100 * suggesting.rate / ready.rate:.0f}%", "-", "-"),
+        ("CPU per request, service / database, ms", "", "", ""),
+        ("  suggestions", cpu_per_request(suggesting), "-", "-"),
+        ("  /healthz", cpu_per_request(health), "-", "-"),
+        ("  /readyz", cpu_per_request(ready), "-", "-"),
+        ("non-2xx under wrk (suggestions / healthz)", f"{suggesting.failed} / {health.failed}", "-", "0"),
         ("service memory idle, MB (PSS / RSS)", f"{idle_pss:.0f} / {idle_rss:.0f}", "187 (RSS)", "-"),
         ("service memory above idle, MB (PSS)", f"{above:.0f}", f"{b['memory']}", "<= 250"),
         ("  RSS above idle (shared pages per process)", f"{serving_rss - idle_rss:.0f}", "-", "-"),
