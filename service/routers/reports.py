@@ -6,13 +6,14 @@ Reading a report computes and returns it, nothing more; history points are writt
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import Field
 
-from belonging.service import impact, reports
+from belonging.service import impact, index_builds, metrics, reports, stored_reports
 from belonging.service.deps import KEYED_ROUTE_ERRORS, Conn, OrganiserCommunity
 from belonging.service.errors import ApiError
 from belonging.service.exclusive_operations import one_at_a_time
@@ -26,6 +27,18 @@ from belonging.service.schemas import MAX_TIE_WEIGHT, MIN_TIE_WEIGHT, CommunityS
 router = APIRouter(prefix="/v1/communities/{slug}/reports", tags=["reports"], responses=KEYED_ROUTE_ERRORS)
 AttributeQuery = Annotated[list[Text], Query(alias="attribute", max_length=20,
                                             description="Attribute to break the report down by (repeatable).")]
+
+
+def _stored_at(
+    request: Request, community_id: int, revision: int, settings: CommunitySettings
+) -> stored_reports.StoredDashboard | None:
+    """The report stored with this machine's newest build, when that build is at ``revision``
+    and its report was computed with ``settings``: then it is the report this request would compute."""
+    build = index_builds.newest(request.app.state.shared_indexes.root, community_id)
+    if build is None or build.revision != revision:
+        return None
+    stored = stored_reports.read(build.folder)
+    return stored if stored is not None and stored.min_group_size == settings.report_min_group_size else None
 
 
 def _check_attributes(requested: list[str], known: list[str]) -> list[str]:
@@ -45,9 +58,15 @@ async def get_silo_report(
     include: Annotated[Literal["members"] | None, Query(description="`members`: each member's community")] = None,
 ) -> Any:
     """Fragmentation and silo metrics; attribute groups smaller than k are never broken out. Stores nothing."""
+    include_members = include == "members"
+    settings = CommunitySettings.from_stored(community.settings)
+    stored = await asyncio.to_thread(_stored_at, request, community.community_id, community.revision, settings)
+    if stored is not None:
+        chosen = _check_attributes(attributes, stored_reports.attribute_names(stored))
+        metrics.STORED_REPORTS_SERVED.labels("api").inc()
+        return stored_reports.silo_report(stored, chosen, include_members)
     model = await request.app.state.indexes.get(community.community_id, community.revision, fresh=True)
     chosen = _check_attributes(attributes, reports.attribute_names(model))
-    include_members = include == "members"
     if model.graph.number_of_ties > reports.SYNC_MAX_TIES:
         job_id = await jobs.enqueue(conn, community.community_id, "silo_report",
                                     {"attributes": chosen, "include_members": include_members})

@@ -1,0 +1,127 @@
+"""The dashboard's first view, computed by each suggestion index build and stored in its folder.
+
+A build (:mod:`service.index_builds`) already holds the whole community, read in one snapshot,
+in a process of its own. Computing there what the dashboard shows (the silo report over every
+attribute with each member's community, the network picture, the members at risk with their
+suggested ties) costs the build the report's seconds once; after that, a dashboard visit or a
+silo report at the build's revision is one file read in the serving process, instead of a read
+of the whole community and seconds of CPU on a serving worker.
+
+The document (``dashboard.json``) is written into the build's temporary folder before the
+rename, so a build is seen with its report or not at all. A build without one (written by an
+older version, or whose report failed: the build logs it and goes on) serves suggestions as
+before, and the dashboard then computes the report itself.
+
+What is stored is what the dashboard already shows organisers: the report (k-safe attribute
+groups, member ids of isolates, cut points, brokers and those at risk), display names, and the
+suggested ties' reasons as the dashboard words them. Private needs are never in it: the report
+has no field for them and suggestion reasons name only public needs (``tests/service/test_privacy.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from belonging.service import reports
+from belonging.service.dashboard import view
+from belonging.service.dashboard.view import DashboardData
+from belonging.service.indexes import CommunityModel
+from belonging.service.schemas import CommunitySettings
+
+log = logging.getLogger("belonging.stored_reports")
+
+FILE = "dashboard.json"
+FORMAT = 1
+"""Bumped when the document changes; a document of another format is not used."""
+
+
+@dataclass(frozen=True)
+class StoredDashboard:
+    """A build's stored dashboard data, and the settings it was computed with."""
+
+    data: DashboardData
+    min_group_size: int
+    bridging_weight: float
+
+    def fits(self, settings: CommunitySettings) -> bool:
+        """Computed with the community's current report settings."""
+        return (self.min_group_size == settings.report_min_group_size
+                and self.bridging_weight == settings.bridging_weight)
+
+
+def compute(model: CommunityModel, settings: CommunitySettings, read_at: datetime) -> dict[str, Any]:
+    """The document for ``model`` (read at ``read_at``), as the dashboard would compute it."""
+    data = view.build(model, reports.attribute_names(model), settings.report_min_group_size,
+                      settings.bridging_weight, computed_at=read_at)
+    return {
+        "format": FORMAT,
+        "min_group_size": settings.report_min_group_size,
+        "bridging_weight": settings.bridging_weight,
+        "dashboard": view.to_document(data),
+    }
+
+
+def write(folder: Path, document: dict[str, Any]) -> int:
+    """Write ``document`` into the (not yet visible) build ``folder``; returns its size in bytes."""
+    path = folder / FILE
+    with path.open("w", encoding="utf-8") as out:
+        json.dump(document, out, separators=(",", ":"))
+        out.flush()
+        os.fsync(out.fileno())
+    return path.stat().st_size
+
+
+@functools.lru_cache(maxsize=16)
+def read(folder: Path) -> StoredDashboard | None:
+    """The dashboard data stored in the build ``folder``; None when it has none that fits this version.
+
+    Kept for the latest few folders read: a build folder never changes once in place. The data
+    is shared by every caller and must not be changed.
+    """
+    try:
+        with (folder / FILE).open(encoding="utf-8") as source:
+            document = json.load(source)
+    except FileNotFoundError:
+        return None  # an older build, a build whose report failed, or a build removed meanwhile
+    except (OSError, ValueError):
+        log.warning("stored dashboard could not be read", extra={"folder": folder.name})
+        return None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        return None
+    try:
+        return StoredDashboard(view.from_document(document["dashboard"]), int(document["min_group_size"]),
+                               float(document["bridging_weight"]))
+    except (KeyError, TypeError, ValueError):
+        log.warning("stored dashboard could not be read", extra={"folder": folder.name})
+        return None
+
+
+def silo_report(stored: StoredDashboard, attributes: Sequence[str], include_members: bool) -> dict[str, Any]:
+    """The silo report over ``attributes`` (a subset of the community's), from the stored one.
+
+    Equal to :func:`service.reports.compute` on the same community: the stored report covers
+    every attribute, and each attribute's sections are computed on their own.
+    """
+    stored_report = stored.data.report
+    report = dict(stored_report)
+    report["attributes"] = {name: stored_report["attributes"][name] for name in attributes}
+    belonging = stored_report.get("belonging")
+    if belonging is not None:
+        report["belonging"] = {**belonging,
+                               "by_attribute": {name: belonging["by_attribute"][name] for name in attributes}}
+    if not include_members:
+        report["communities"] = {k: v for k, v in stored_report["communities"].items() if k != "members"}
+    return report
+
+
+def attribute_names(stored: StoredDashboard) -> list[str]:
+    """The attributes members had at the build's revision (the stored report covers them all)."""
+    return sorted(stored.data.report["attributes"])
