@@ -43,10 +43,11 @@ from pathlib import Path
 import psycopg
 
 from belonging.matching import stored
-from belonging.service import logs, stored_reports
+from belonging.service import impact, logs, stored_reports
 from belonging.service.config import Settings
 from belonging.service.indexes import CommunityModel
 from belonging.service.repository import changes, locks, snapshot
+from belonging.service.repository import impact as impact_repository
 from belonging.service.repository import reports as report_repository
 from belonging.service.schemas import CommunitySettings
 
@@ -119,11 +120,13 @@ def _sync_folder(folder: Path) -> None:
 def write(
     root: Path, community_id: int, data: snapshot.CommunitySnapshot,
     report_settings: CommunitySettings | None = None, read_at: datetime | None = None,
+    figures: stored_reports.Impact | None = None,
 ) -> tuple[Build, int]:
     """Build the index from ``data`` and put it in place. Returns the build and its size in bytes.
 
     With ``report_settings``, the build also holds the dashboard's first view of ``data`` (read
-    at ``read_at``) computed with them, unless that fails: then it is logged and left out.
+    at ``read_at``) computed with them, and the "Is it working?" ``figures`` read with it, unless
+    that fails: then it is logged and left out.
     """
     model = CommunityModel.from_snapshot(data)
     index = model.suggestion_index()
@@ -132,7 +135,8 @@ def write(
     temporary = parent / f".building-{os.getpid()}-{secrets.token_hex(4)}"
     size = stored.save(index, temporary)
     if report_settings is not None:
-        size += _write_report(temporary, community_id, model, report_settings, read_at or datetime.now(UTC))
+        size += _write_report(temporary, community_id, model, report_settings, read_at or datetime.now(UTC),
+                              figures)
     for path in temporary.iterdir():
         with path.open("rb") as written:
             os.fsync(written.fileno())
@@ -145,12 +149,13 @@ def write(
 
 
 def _write_report(
-    folder: Path, community_id: int, model: CommunityModel, settings: CommunitySettings, read_at: datetime
+    folder: Path, community_id: int, model: CommunityModel, settings: CommunitySettings, read_at: datetime,
+    figures: stored_reports.Impact | None,
 ) -> int:
     """Store the dashboard's first view in the build ``folder``; 0 bytes when it failed (logged)."""
     started = time.perf_counter()
     try:
-        size = stored_reports.write(folder, stored_reports.compute(model, settings, read_at))
+        size = stored_reports.write(folder, stored_reports.compute(model, settings, read_at, figures))
     except Exception:
         # The index serves suggestions without it; the dashboard then computes the report itself.
         log.exception("dashboard report not stored with the build", extra={"community_id": community_id})
@@ -159,6 +164,22 @@ def _write_report(
     log.info("dashboard report stored with the build", extra={
         "community_id": community_id, "bytes": size, "seconds": round(time.perf_counter() - started, 3)})
     return size
+
+
+async def _impact(
+    conn: psycopg.AsyncConnection, community_id: int, settings: CommunitySettings, read_at: datetime
+) -> stored_reports.Impact | None:
+    """The dashboard's default "Is it working?" window, read for the stored report; None when that fails."""
+    try:
+        since, until = impact.window(None, None, read_at.date())
+        k = settings.report_min_group_size
+        attributes = await impact_repository.attribute_names(conn, community_id)
+        figures = await impact.report(conn, community_id, since, until, attributes, k)
+        weeks = await impact.weekly(conn, community_id, since, until)
+    except Exception:
+        log.exception("impact figures not stored with the build", extra={"community_id": community_id})
+        return None
+    return stored_reports.Impact(since, until, k, figures, weeks)
 
 
 def remove_old(root: Path, community_id: int) -> None:
@@ -185,9 +206,11 @@ async def build(database_url: str, root: Path, community_id: int) -> tuple[Build
             return None
         # Report settings are not versioned by the revision: the stored report names those it used.
         _, stored_settings = await report_repository.revision_and_settings(conn, community_id)
+        settings = CommunitySettings.from_stored(stored_settings)
         read_at = datetime.now(UTC)
         data = await snapshot.load(conn, community_id)
-        built, size = write(root, community_id, data, CommunitySettings.from_stored(stored_settings), read_at)
+        figures = await _impact(conn, community_id, settings, read_at)
+        built, size = write(root, community_id, data, settings, read_at, figures)
         remove_old(root, community_id)
         await changes.forget_before(conn, community_id, CHANGES_KEPT_DAYS)
     log.info("community index written", extra={

@@ -26,11 +26,11 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from belonging.service import reports
+from belonging.service import impact, reports
 from belonging.service.dashboard import view
 from belonging.service.dashboard.view import DashboardData
 from belonging.service.indexes import CommunityModel
@@ -44,12 +44,42 @@ FORMAT = 1
 
 
 @dataclass(frozen=True)
+class Impact:
+    """The "Is it working?" figures and weeks of one window, read with the build."""
+
+    since: date
+    until: date
+    min_group_size: int
+    figures: dict[str, Any]
+    weeks: list[impact.Week]
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat(), "until": self.until.isoformat(), "min_group_size": self.min_group_size,
+            "figures": {**self.figures, "since": self.since.isoformat(), "until": self.until.isoformat()},
+            "weeks": [{"starts": w.starts.isoformat(), "ends": w.ends.isoformat(), "counts": w.counts}
+                      for w in self.weeks],
+        }
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> Impact:
+        since, until = date.fromisoformat(document["since"]), date.fromisoformat(document["until"])
+        return cls(since, until, int(document["min_group_size"]),
+                   {**document["figures"], "since": since, "until": until},
+                   [impact.Week(date.fromisoformat(w["starts"]), date.fromisoformat(w["ends"]), dict(w["counts"]))
+                    for w in document["weeks"]])
+
+
+@dataclass(frozen=True)
 class StoredDashboard:
     """A build's stored dashboard data, and the settings it was computed with."""
 
     data: DashboardData
     min_group_size: int
     bridging_weight: float
+    #: The default window's "Is it working?" figures when the build read them (suggestions shown
+    #: and rounds do not move the revision: these are as of the build's time, whatever the revision).
+    impact: Impact | None = None
 
     def fits(self, settings: CommunitySettings) -> bool:
         """Computed with the community's current report settings."""
@@ -57,8 +87,11 @@ class StoredDashboard:
                 and self.bridging_weight == settings.bridging_weight)
 
 
-def compute(model: CommunityModel, settings: CommunitySettings, read_at: datetime) -> dict[str, Any]:
-    """The document for ``model`` (read at ``read_at``), as the dashboard would compute it."""
+def compute(
+    model: CommunityModel, settings: CommunitySettings, read_at: datetime, figures: Impact | None = None
+) -> dict[str, Any]:
+    """The document for ``model`` (read at ``read_at``), as the dashboard would compute it, with
+    the "Is it working?" ``figures`` read beside it, if any."""
     data = view.build(model, reports.attribute_names(model), settings.report_min_group_size,
                       settings.bridging_weight, computed_at=read_at)
     return {
@@ -66,6 +99,7 @@ def compute(model: CommunityModel, settings: CommunitySettings, read_at: datetim
         "min_group_size": settings.report_min_group_size,
         "bridging_weight": settings.bridging_weight,
         "dashboard": view.to_document(data),
+        "impact": None if figures is None else figures.to_document(),
     }
 
 
@@ -97,8 +131,10 @@ def read(folder: Path) -> StoredDashboard | None:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         return None
     try:
+        figures = document.get("impact")
         return StoredDashboard(view.from_document(document["dashboard"]), int(document["min_group_size"]),
-                               float(document["bridging_weight"]))
+                               float(document["bridging_weight"]),
+                               None if figures is None else Impact.from_document(figures))
     except (KeyError, TypeError, ValueError):
         log.warning("stored dashboard could not be read", extra={"folder": folder.name})
         return None

@@ -210,6 +210,7 @@ async def _build(request: Request, community: CommunityRow) -> DashboardData:
                 age = max(0.0, (datetime.now(UTC) - stored.data.computed_at).total_seconds())
                 built = _Built((stored.data.revision, *key_of), stored.data, time.monotonic() - age, stored=True)
                 cache.builds[community.community_id] = built
+                _keep_impact(cache, community.community_id, stored, time.monotonic() - age)
         if built is not None:
             fresh = built.key[0] >= community.revision
             if fresh or (_may_lag(built.data) and time.monotonic() - built.built_at < LARGE_REUSE_S):
@@ -224,6 +225,17 @@ async def _build(request: Request, community: CommunityRow) -> DashboardData:
             oldest = min(cache.builds, key=lambda cid: cache.builds[cid].built_at)
             del cache.builds[oldest]
         return data
+
+
+def _keep_impact(cache: DashboardCache, community_id: int, stored: StoredDashboard, read_at: float) -> None:
+    """Keep the build's "Is it working?" figures as if this process had read them when the build did."""
+    figures = stored.impact
+    if figures is None:
+        return
+    key = (community_id, figures.since, figures.until, figures.min_group_size)
+    kept = cache.impact.get(key)
+    if kept is None or kept[0] < read_at:
+        cache.impact[key] = (read_at, figures.figures, figures.weeks)
 
 
 async def _suggested_groups(
@@ -244,7 +256,8 @@ async def _impact(
     request: Request, conn: AsyncConnection, community_id: int, window: _Window, k: int, *, large: bool
 ) -> tuple[dict[str, Any], list[impact.Week]]:
     """The window's figures and weeks. A large community's are kept for ``LARGE_REUSE_S``: each
-    reads every tie of the community once (about a second per million)."""
+    reads every tie of the community once (about a second per million, more when every member
+    joined in the window). A build stores the default window's (see ``_keep_impact``)."""
     key = (community_id, window.since, window.until, k)
     cache = _cache(request).impact
     kept = cache.get(key)
@@ -282,8 +295,7 @@ async def dashboard(slug: SlugPath, request: Request, conn: Conn) -> Response:
     previous = snapshots[-1] if snapshots else None
     window = _impact_window(request)
     k = CommunitySettings.from_stored(community.settings).report_min_group_size
-    effect, weeks = await _impact(request, conn, community.community_id, window, k,
-                                  large=report["connections"] > reports.SYNC_MAX_TIES)
+    effect, weeks = await _impact(request, conn, community.community_id, window, k, large=_may_lag(data))
     context = {
         "slug": slug,
         "community": community,
@@ -312,7 +324,7 @@ async def dashboard(slug: SlugPath, request: Request, conn: Conn) -> Response:
         "impact_cards": view.impact_cards(effect),
         "impact_groups": view.impact_groups(effect),
         "impact_k": k,
-        "impact_large": report["connections"] > reports.SYNC_MAX_TIES,
+        "impact_large": _may_lag(data),
         "weeks": weeks,
         "week_label": view.week_label,
         "impact_series": view.impact_series(weeks),
