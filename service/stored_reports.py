@@ -28,13 +28,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from belonging.service import impact, reports
 from belonging.service.dashboard import view
-from belonging.service.dashboard.view import DashboardData
 from belonging.service.indexes import CommunityModel
 from belonging.service.schemas import CommunitySettings
+
+if TYPE_CHECKING:
+    from belonging.service.dashboard.view import DashboardData
+    from belonging.service.index_builds import Build
 
 log = logging.getLogger("belonging.stored_reports")
 
@@ -138,6 +141,16 @@ def read(folder: Path) -> StoredDashboard | None:
     except (KeyError, TypeError, ValueError):
         log.warning("stored dashboard could not be read", extra={"folder": folder.name})
         return None
+
+
+def at_revision(build: Build | None, revision: int, min_group_size: int) -> StoredDashboard | None:
+    """The report stored with ``build`` (a community's newest on this machine) when the build is at
+    ``revision`` and its report used ``min_group_size``: then it is the report a request at
+    ``revision`` would compute, and other reports of the revision can start from it."""
+    if build is None or build.revision != revision:
+        return None
+    stored = read(build.folder)
+    return stored if stored is not None and stored.min_group_size == min_group_size else None
 
 
 def silo_report(stored: StoredDashboard, attributes: Sequence[str], include_members: bool) -> dict[str, Any]:

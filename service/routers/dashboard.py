@@ -382,7 +382,8 @@ async def save_snapshot(slug: SlugPath, request: Request, conn: Conn) -> Respons
                         clear_cookie=visitor.had_cookie)
     community = visitor.community
     saved = await reports.request_snapshot(conn, request.app.state.pool, request.app.state.indexes,
-                                           community.community_id, community.revision)
+                                           community.community_id, community.revision,
+                                           builds=request.app.state.shared_indexes.root)
     outcome = "1" if saved.point is not None else "queued"
     return RedirectResponse(f"/dashboard/{slug}?saved={outcome}#history", status_code=303,
                             headers=SECURITY_HEADERS)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, status
 from pydantic import Field
 
-from belonging.service import impact, index_builds, metrics, reports, stored_reports
+from belonging.service import impact, metrics, reports, stored_reports
 from belonging.service.deps import KEYED_ROUTE_ERRORS, Conn, OrganiserCommunity
 from belonging.service.errors import ApiError
 from belonging.service.exclusive_operations import one_at_a_time
@@ -27,18 +27,6 @@ from belonging.service.schemas import MAX_TIE_WEIGHT, MIN_TIE_WEIGHT, CommunityS
 router = APIRouter(prefix="/v1/communities/{slug}/reports", tags=["reports"], responses=KEYED_ROUTE_ERRORS)
 AttributeQuery = Annotated[list[Text], Query(alias="attribute", max_length=20,
                                             description="Attribute to break the report down by (repeatable).")]
-
-
-def _stored_at(
-    request: Request, community_id: int, revision: int, settings: CommunitySettings
-) -> stored_reports.StoredDashboard | None:
-    """The report stored with this machine's newest build, when that build is at ``revision``
-    and its report was computed with ``settings``: then it is the report this request would compute."""
-    build = index_builds.newest(request.app.state.shared_indexes.root, community_id)
-    if build is None or build.revision != revision:
-        return None
-    stored = stored_reports.read(build.folder)
-    return stored if stored is not None and stored.min_group_size == settings.report_min_group_size else None
 
 
 def _check_attributes(requested: list[str], known: list[str]) -> list[str]:
@@ -60,7 +48,8 @@ async def get_silo_report(
     """Fragmentation and silo metrics; attribute groups smaller than k are never broken out. Stores nothing."""
     include_members = include == "members"
     settings = CommunitySettings.from_stored(community.settings)
-    stored = await asyncio.to_thread(_stored_at, request, community.community_id, community.revision, settings)
+    stored = await asyncio.to_thread(reports.stored_at, request.app.state.shared_indexes.root,
+                                     community.community_id, community.revision, settings.report_min_group_size)
     if stored is not None:
         chosen = _check_attributes(attributes, stored_reports.attribute_names(stored))
         metrics.STORED_REPORTS_SERVED.labels("api").inc()
@@ -72,7 +61,7 @@ async def get_silo_report(
                                     {"attributes": chosen, "include_members": include_members})
         return job_accepted(community.slug, job_id)
     return await reports.report(request.app.state.pool, request.app.state.indexes, community.community_id,
-                                chosen, include_members)
+                                chosen, include_members, builds=request.app.state.shared_indexes.root)
 
 
 @router.get("/impact", response_model=ImpactReport)
@@ -101,7 +90,8 @@ async def get_impact_report(
 async def create_snapshot(request: Request, community: OrganiserCommunity, conn: Conn) -> Any:
     """Store the report's numbers now (every attribute) as a point of the trend; returns the point."""
     saved = await reports.request_snapshot(conn, request.app.state.pool, request.app.state.indexes,
-                                           community.community_id, community.revision)
+                                           community.community_id, community.revision,
+                                           builds=request.app.state.shared_indexes.root)
     if saved.job_id is not None:
         return job_accepted(community.slug, saved.job_id)
     return saved.point
@@ -144,10 +134,17 @@ async def what_if(body: WhatIfIn, request: Request, community: OrganiserCommunit
     missing = sorted(set(named) - await members.exists(conn, community.community_id, named))
     if missing:
         raise ApiError(422, "Invalid input", f"member {missing[0]!r} in a proposed tie does not exist")
-    model = await request.app.state.indexes.get(community.community_id, community.revision, fresh=True)
     params = body.model_dump()
-    params["attributes"] = _check_attributes(body.attributes, reports.attribute_names(model))
-    if model.graph.number_of_ties > reports.SYNC_MAX_TIES:
+    k = CommunitySettings.from_stored(community.settings).report_min_group_size
+    stored = await asyncio.to_thread(reports.stored_at, request.app.state.shared_indexes.root,
+                                     community.community_id, community.revision, k)
+    if stored is not None:  # what a job needs to know, without reading the community here
+        known, ties = stored_reports.attribute_names(stored), stored.data.report["connections"]
+    else:
+        model = await request.app.state.indexes.get(community.community_id, community.revision, fresh=True)
+        known, ties = reports.attribute_names(model), model.graph.number_of_ties
+    params["attributes"] = _check_attributes(body.attributes, known)
+    if ties > reports.SYNC_MAX_TIES:
         job_id = await jobs.enqueue(conn, community.community_id, "what_if", params)
         return job_accepted(community.slug, job_id)
     return await reports.run_what_if(request.app.state.pool, request.app.state.indexes, community.community_id,

@@ -114,6 +114,23 @@ def test_the_silo_report_from_a_build_is_the_report_computed_now(live_server: Li
         assert unknown.status_code == 422 and "club" in unknown.text
 
 
+def test_a_snapshot_at_the_builds_revision_is_stored_from_its_report(live_server: LiveServer) -> None:
+    with live_server.client() as http:
+        community = make_community(http, "riverside")  # type: ignore[arg-type]
+        karate_with_secrets(http, community)
+        build_by_asking(http, community)
+        reads = counter(http, "belonging_community_reads")
+
+        saved = http.post(community.url("/reports/silos/snapshots"), headers=community.organiser)
+
+        assert saved.status_code == 201, saved.text
+        assert saved.json()["members"] == 37 and saved.json()["isolates"] == 3
+        assert counter(http, "belonging_stored_reports_served", '{shown_in="report"}') == 1
+        assert counter(http, "belonging_community_reads") == reads
+        history = http.get(community.url("/reports/silos/history"), headers=community.organiser).json()
+        assert [point["snapshot_id"] for point in history["snapshots"]] == [saved.json()["snapshot_id"]]
+
+
 def test_a_build_without_a_stored_report_still_serves_everything(live_server: LiveServer, tmp_path: Path) -> None:
     with live_server.client() as http:
         community = make_community(http, "riverside")  # type: ignore[arg-type]
