@@ -209,7 +209,7 @@ async def _build(request: Request, community: CommunityRow) -> DashboardData:
             if stored is not None:
                 age = max(0.0, (datetime.now(UTC) - stored.data.computed_at).total_seconds())
                 built = _Built((stored.data.revision, *key_of), stored.data, time.monotonic() - age, stored=True)
-                cache.builds[community.community_id] = built
+                _keep(cache, community.community_id, built)
                 _keep_impact(cache, community.community_id, stored, time.monotonic() - age)
         if built is not None:
             fresh = built.key[0] >= community.revision
@@ -220,11 +220,15 @@ async def _build(request: Request, community: CommunityRow) -> DashboardData:
         model = await request.app.state.indexes.get(community.community_id, community.revision, fresh=True)
         data = await asyncio.to_thread(view.build, model, reports.attribute_names(model),
                                        settings.report_min_group_size, settings.bridging_weight)
-        cache.builds[community.community_id] = _Built((model.revision, *key_of), data, time.monotonic())
-        while len(cache.builds) > CACHED_COMMUNITIES:
-            oldest = min(cache.builds, key=lambda cid: cache.builds[cid].built_at)
-            del cache.builds[oldest]
+        _keep(cache, community.community_id, _Built((model.revision, *key_of), data, time.monotonic()))
         return data
+
+
+def _keep(cache: DashboardCache, community_id: int, built: _Built) -> None:
+    cache.builds[community_id] = built
+    while len(cache.builds) > CACHED_COMMUNITIES:
+        oldest = min(cache.builds, key=lambda cid: cache.builds[cid].built_at)
+        del cache.builds[oldest]
 
 
 def _keep_impact(cache: DashboardCache, community_id: int, stored: StoredDashboard, read_at: float) -> None:
