@@ -3,7 +3,9 @@
 Layout, under ``<BELONGING_DATA_DIR>/indexes/<community_id>/``:
 
 * ``r<revision>-<nanoseconds>/``: one complete build (see :mod:`matching.stored`), never changed;
-  the newest name (revision first, zero-padded) is the one to serve;
+  the newest name (revision first, zero-padded) is the one to serve. Beside the index's files, a
+  build holds the dashboard's first view at its revision (:mod:`service.stored_reports`), unless
+  computing it failed (the build is then written without it);
 * ``.building-<pid>-<random>/``: a build being written. It becomes visible only by an atomic
   ``rename`` once every file is written and synced, so a builder killed half-way leaves a
   hidden folder that no reader ever opens (the next builder removes it) and the previous build
@@ -35,15 +37,19 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 
 from belonging.matching import stored
-from belonging.service import logs
+from belonging.service import impact, logs, stored_reports
 from belonging.service.config import Settings
 from belonging.service.indexes import CommunityModel
 from belonging.service.repository import changes, locks, snapshot
+from belonging.service.repository import impact as impact_repository
+from belonging.service.repository import reports as report_repository
+from belonging.service.schemas import CommunitySettings
 
 log = logging.getLogger("belonging.index_builds")
 
@@ -111,14 +117,26 @@ def _sync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def write(root: Path, community_id: int, data: snapshot.CommunitySnapshot) -> tuple[Build, int]:
-    """Build the index from ``data`` and put it in place. Returns the build and its size in bytes."""
+def write(
+    root: Path, community_id: int, data: snapshot.CommunitySnapshot,
+    report_settings: CommunitySettings | None = None, read_at: datetime | None = None,
+    figures: stored_reports.Impact | None = None,
+) -> tuple[Build, int]:
+    """Build the index from ``data`` and put it in place. Returns the build and its size in bytes.
+
+    With ``report_settings``, the build also holds the dashboard's first view of ``data`` (read
+    at ``read_at``) computed with them, and the "Is it working?" ``figures`` read with it, unless
+    that fails: then it is logged and left out.
+    """
     model = CommunityModel.from_snapshot(data)
     index = model.suggestion_index()
     parent = community_folder(root, community_id)
     parent.mkdir(parents=True, exist_ok=True)
     temporary = parent / f".building-{os.getpid()}-{secrets.token_hex(4)}"
     size = stored.save(index, temporary)
+    if report_settings is not None:
+        size += _write_report(temporary, community_id, model, report_settings, read_at or datetime.now(UTC),
+                              figures)
     for path in temporary.iterdir():
         with path.open("rb") as written:
             os.fsync(written.fileno())
@@ -128,6 +146,40 @@ def write(root: Path, community_id: int, data: snapshot.CommunitySnapshot) -> tu
     os.rename(temporary, final)
     _sync_folder(parent)
     return Build(final, data.revision, written_ns), size
+
+
+def _write_report(
+    folder: Path, community_id: int, model: CommunityModel, settings: CommunitySettings, read_at: datetime,
+    figures: stored_reports.Impact | None,
+) -> int:
+    """Store the dashboard's first view in the build ``folder``; 0 bytes when it failed (logged)."""
+    started = time.perf_counter()
+    try:
+        size = stored_reports.write(folder, stored_reports.compute(model, settings, read_at, figures))
+    except Exception:
+        # The index serves suggestions without it; the dashboard then computes the report itself.
+        log.exception("dashboard report not stored with the build", extra={"community_id": community_id})
+        (folder / stored_reports.FILE).unlink(missing_ok=True)
+        return 0
+    log.info("dashboard report stored with the build", extra={
+        "community_id": community_id, "bytes": size, "seconds": round(time.perf_counter() - started, 3)})
+    return size
+
+
+async def _impact(
+    conn: psycopg.AsyncConnection, community_id: int, settings: CommunitySettings, read_at: datetime
+) -> stored_reports.Impact | None:
+    """The dashboard's default "Is it working?" window, read for the stored report; None when that fails."""
+    try:
+        since, until = impact.window(None, None, read_at.date())
+        k = settings.report_min_group_size
+        attributes = await impact_repository.attribute_names(conn, community_id)
+        figures = await impact.report(conn, community_id, since, until, attributes, k)
+        weeks = await impact.weekly(conn, community_id, since, until)
+    except Exception:
+        log.exception("impact figures not stored with the build", extra={"community_id": community_id})
+        return None
+    return stored_reports.Impact(since, until, k, figures, weeks)
 
 
 def remove_old(root: Path, community_id: int) -> None:
@@ -152,8 +204,13 @@ async def build(database_url: str, root: Path, community_id: int) -> tuple[Build
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         if not await locks.try_index_build(conn, machine_name(root), community_id):
             return None
+        # Report settings are not versioned by the revision: the stored report names those it used.
+        _, stored_settings = await report_repository.revision_and_settings(conn, community_id)
+        settings = CommunitySettings.from_stored(stored_settings)
+        read_at = datetime.now(UTC)
         data = await snapshot.load(conn, community_id)
-        built, size = write(root, community_id, data)
+        figures = await _impact(conn, community_id, settings, read_at)
+        built, size = write(root, community_id, data, settings, read_at, figures)
         remove_old(root, community_id)
         await changes.forget_before(conn, community_id, CHANGES_KEPT_DAYS)
     log.info("community index written", extra={

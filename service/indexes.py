@@ -102,6 +102,7 @@ class IndexCache:
             return model
 
         try:
+            metrics.COMMUNITY_READS.inc()
             async with self.pool.connection() as conn:
                 data = await snapshot.load(conn, community_id)
             model = await asyncio.to_thread(build, data)

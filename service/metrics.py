@@ -35,6 +35,12 @@ REQUEST_SECONDS = Histogram("belonging_http_request_duration_seconds",
 INDEX_BUILD_SECONDS = Histogram("belonging_index_build_seconds",
                                 "Community index builds (load from PostgreSQL and build), and their seconds.",
                                 buckets=_BUILD_BUCKETS)
+COMMUNITY_READS = Counter(
+    "belonging_community_reads",
+    "Whole communities read into a serving process for a report, what-if, placement, round or the dashboard.")
+STORED_REPORTS_SERVED = Counter(
+    "belonging_stored_reports_served",
+    "Reports answered from the one stored with a suggestion index build, by where they were shown.", ["shown_in"])
 INDEX_BUILD_FAILURES = Counter("belonging_index_build_failures", "Community index builds that failed.")
 INDEX_REVISION_LAG = Gauge(
     "belonging_index_revision_lag",

@@ -13,19 +13,24 @@ from __future__ import annotations
 import asyncio
 import copy
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from belonging.graph.silo_report import compare_reports, silo_report, with_added_ties
 from belonging.matching.suggest import suggest
+from belonging.service import index_builds, metrics, stored_reports
 from belonging.service.indexes import CommunityModel, IndexCache
 from belonging.service.jobs import JobContext, handler
 from belonging.service.repository import jobs as job_repository
 from belonging.service.repository import operation_locks
 from belonging.service.repository import reports as repository
 from belonging.service.schemas import CommunitySettings
+
+if TYPE_CHECKING:
+    from belonging.service.stored_reports import StoredDashboard
 
 SYNC_MAX_TIES = 200_000
 # Member lists never go into stored snapshots.
@@ -78,24 +83,41 @@ def headline(snapshot: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def stored_at(builds: Path, community_id: int, revision: int, min_group_size: int) -> StoredDashboard | None:
+    """The report stored with this machine's newest build in ``builds`` (the index folder) when it
+    is the one a request at ``revision`` with k = ``min_group_size`` would compute."""
+    return stored_reports.at_revision(index_builds.newest(builds, community_id), revision, min_group_size)
+
+
 async def report(
     pool: AsyncConnectionPool, indexes: IndexCache, community_id: int, attributes: list[str] | None,
-    include_members: bool,
+    include_members: bool, *, builds: Path | None = None,
 ) -> dict[str, Any]:
-    """The silo report over ``attributes`` (None: every attribute members have). Writes nothing."""
+    """The silo report over ``attributes`` (None: every attribute members have). Writes nothing.
+
+    Taken from the report stored with this machine's newest build in ``builds`` (the index
+    folder) when that build is at the community's revision; otherwise computed here.
+    """
     async with pool.connection() as conn:
         revision, stored_settings = await repository.revision_and_settings(conn, community_id)
-    model = await indexes.get(community_id, revision, fresh=True)
     k = CommunitySettings.from_stored(stored_settings).report_min_group_size
+    if builds is not None:
+        stored = await asyncio.to_thread(stored_at, builds, community_id, revision, k)
+        known = [] if stored is None else stored_reports.attribute_names(stored)
+        if stored is not None and (attributes is None or set(attributes) <= set(known)):
+            metrics.STORED_REPORTS_SERVED.labels("report").inc()
+            return stored_reports.silo_report(stored, known if attributes is None else attributes, include_members)
+    model = await indexes.get(community_id, revision, fresh=True)
     chosen = attribute_names(model) if attributes is None else attributes
     return await asyncio.to_thread(compute, model, chosen, k, include_members)
 
 
 async def take_snapshot(
-    pool: AsyncConnectionPool, indexes: IndexCache, community_id: int, kind: str = "on_demand"
+    pool: AsyncConnectionPool, indexes: IndexCache, community_id: int, kind: str = "on_demand",
+    *, builds: Path | None = None,
 ) -> dict[str, Any]:
     """Compute the report over every attribute and store its aggregate; returns the new history point."""
-    computed = await report(pool, indexes, community_id, None, False)
+    computed = await report(pool, indexes, community_id, None, False, builds=builds)
     attributes = sorted(computed.get("attributes", {}))
     async with pool.connection() as conn:
         stored = await repository.store(conn, community_id, aggregate(computed), attributes, kind)
@@ -111,13 +133,23 @@ class SnapshotRequest:
 
 
 async def request_snapshot(
-    conn: AsyncConnection, pool: AsyncConnectionPool, indexes: IndexCache, community_id: int, revision: int
+    conn: AsyncConnection, pool: AsyncConnectionPool, indexes: IndexCache, community_id: int, revision: int,
+    *, builds: Path | None = None,
 ) -> SnapshotRequest:
-    """Store a snapshot now, or queue a job for it in a large community (on ``conn``, the request's)."""
+    """Store a snapshot now, or queue a job for it in a large community (on ``conn``, the request's).
+
+    With a report stored at ``revision`` in ``builds`` (see :func:`report`), it is stored at once.
+    """
+    if builds is not None:
+        _, stored_settings = await repository.revision_and_settings(conn, community_id)
+        settings = CommunitySettings.from_stored(stored_settings)
+        stored = await asyncio.to_thread(stored_at, builds, community_id, revision, settings.report_min_group_size)
+        if stored is not None:
+            return SnapshotRequest(point=await take_snapshot(pool, indexes, community_id, builds=builds))
     model = await indexes.get(community_id, revision, fresh=True)
     if model.graph.number_of_ties > SYNC_MAX_TIES:
         return SnapshotRequest(job_id=await job_repository.enqueue(conn, community_id, "silo_snapshot", {}))
-    return SnapshotRequest(point=await take_snapshot(pool, indexes, community_id))
+    return SnapshotRequest(point=await take_snapshot(pool, indexes, community_id, builds=builds))
 
 
 def top_suggestion_ties(model: CommunityModel, count: int, bridging_weight: float) -> list[tuple[str, str]]:
@@ -178,13 +210,14 @@ async def run_what_if(
 async def _silo_report_job(job: JobContext) -> dict[str, Any]:
     await job.progress(0.1)
     return await report(job.pool, job.app_state.indexes, job.community_id, job.params["attributes"],
-                        job.params.get("include_members", False))
+                        job.params.get("include_members", False), builds=job.app_state.shared_indexes.root)
 
 
 @handler("silo_snapshot")
 async def _silo_snapshot_job(job: JobContext) -> dict[str, Any]:
     await job.progress(0.1)
-    point = await take_snapshot(job.pool, job.app_state.indexes, job.community_id)
+    point = await take_snapshot(job.pool, job.app_state.indexes, job.community_id,
+                                builds=job.app_state.shared_indexes.root)
     return {**point, "created_at": point["created_at"].isoformat()}  # a job result is stored as JSON
 
 
@@ -196,7 +229,8 @@ async def _what_if_job(job: JobContext) -> dict[str, Any]:
 
 @handler("daily_snapshot")
 async def _daily_snapshot_job(job: JobContext) -> dict[str, Any]:
-    point = await take_snapshot(job.pool, job.app_state.indexes, job.community_id, kind="daily")
+    point = await take_snapshot(job.pool, job.app_state.indexes, job.community_id, kind="daily",
+                                builds=job.app_state.shared_indexes.root)
     return {"snapshot_id": point["snapshot_id"]}
 
 

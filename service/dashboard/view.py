@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ from belonging.matching.placement import suggest_groups_for_member
 from belonging.matching.profiles import MemberProfile
 from belonging.matching.suggest import suggest
 from belonging.service import reports
-from belonging.service.dashboard.network import COLOURS, NetworkPicture, network_picture
+from belonging.service.dashboard.network import COLOURS, NetworkPicture, PictureMember, network_picture
 from belonging.service.impact import Week
 from belonging.service.indexes import CommunityModel
 from belonging.service.repository.groups import SupportGroupRow
@@ -82,6 +82,10 @@ class DashboardData:
     at_risk: list[AtRiskRow]
     #: Display names of the members who have one.
     names: dict[str, str]
+    #: When the community was read for it (UTC).
+    computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: Computed by a suggestion index build and read from its folder (see ``service.stored_reports``).
+    from_build: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,8 +132,14 @@ def display_names(profiles: Iterable[MemberProfile]) -> dict[str, str]:
     return {p.member_id: p.display_name for p in profiles if p.display_name}
 
 
-def build(model: CommunityModel, attributes: list[str], min_group_size: int, bridging_weight: float) -> DashboardData:
-    """The report with members' communities, the picture, and suggested ties for those at risk."""
+def build(
+    model: CommunityModel, attributes: list[str], min_group_size: int, bridging_weight: float,
+    computed_at: datetime | None = None,
+) -> DashboardData:
+    """The report with members' communities, the picture, and suggested ties for those at risk.
+
+    ``computed_at`` is when ``model`` was read (default: now).
+    """
     report = reports.compute(model, attributes, min_group_size, include_members=True)
     labels = member_labels(model.profiles)
     graph = model.graph
@@ -154,14 +164,48 @@ def build(model: CommunityModel, attributes: list[str], min_group_size: int, bri
             via_label=labels.get(via) if via else None,
             open_to_suggestions=model.profiles[graph.position[member_id]].open_to_suggestions, ties=ties,
         ))
-    return DashboardData(model.revision, report, picture, rows, display_names(model.profiles))
+    return DashboardData(model.revision, report, picture, rows, display_names(model.profiles),
+                         computed_at or datetime.now(UTC))
+
+
+def to_document(data: DashboardData) -> dict[str, Any]:
+    """``data`` as JSON-ready plain data (see :func:`from_document`)."""
+    document = asdict(data)
+    document["computed_at"] = data.computed_at.isoformat()
+    del document["from_build"]
+    return document
+
+
+def from_document(document: Mapping[str, Any]) -> DashboardData:
+    """The :class:`DashboardData` that :func:`to_document` gave ``document`` for."""
+    picture = document["picture"]
+    return DashboardData(
+        revision=int(document["revision"]),
+        report=document["report"],
+        picture=None if picture is None else NetworkPicture(**{
+            **picture,
+            "members": [PictureMember(**m) for m in picture["members"]],
+            "ties": [tuple(t) for t in picture["ties"]],
+        }),
+        at_risk=[
+            AtRiskRow(**{**row, "ties": [SuggestedTie(**t) for t in row["ties"]],
+                         "groups": [SuggestedGroup(**g) for g in row["groups"]]})
+            for row in document["at_risk"]
+        ],
+        names=dict(document["names"]),
+        computed_at=datetime.fromisoformat(document["computed_at"]),
+        from_build=True,
+    )
 
 
 def suggested_groups(
-    model: CommunityModel, rows: Sequence[AtRiskRow], group_rows: Sequence[SupportGroupRow]
+    rows: Sequence[AtRiskRow], group_rows: Sequence[SupportGroupRow], profiles: Mapping[str, MemberProfile],
+    blocks: Iterable[tuple[str, str]], degrees: Mapping[str, int],
 ) -> dict[str, list[SuggestedGroup]]:
     """Up to ``SUGGESTED_GROUPS`` open groups per member at risk, best fit first.
 
+    ``profiles`` holds the members at risk and the groups' members (those still members),
+    ``blocks`` every block that names a member at risk, ``degrees`` their ties now.
     Uses :func:`matching.placement.suggest_groups_for_member` on the member's public profile:
     the page is the organiser's, so a group chosen for a need the member keeps private would tell
     the organiser about that need. Only the group is shown, as a placement run would show it.
@@ -170,25 +214,23 @@ def suggested_groups(
         return {}
     groups = [as_support_group(g) for g in group_rows]
     by_id = {g.group_id: g for g in groups}
-    position = model.graph.position
-    seated = {m for g in groups for m in g.member_ids if m in position}
-    seated_profiles = [model.profiles[position[m]] for m in sorted(seated)]
+    seated = {m for g in groups for m in g.member_ids if m in profiles}
+    seated_profiles = [profiles[m] for m in sorted(seated)]
     blocks_of: dict[str, list[tuple[str, str]]] = {}
-    for a, b in model.source.blocks:
+    for a, b in blocks:
         blocks_of.setdefault(a, []).append((a, b))
         blocks_of.setdefault(b, []).append((a, b))
-    degrees = model.graph.degrees()
     found: dict[str, list[SuggestedGroup]] = {}
     for row in rows:
-        i = position.get(row.member_id)
-        if i is None:
+        profile = profiles.get(row.member_id)
+        if profile is None:
             continue  # left the community since the report
-        member = replace(model.profiles[i], private_needs=())
+        member = replace(profile, private_needs=())
         if not member.needs:
             continue
         options = suggest_groups_for_member(
             member, groups, members=seated_profiles, blocks=blocks_of.get(row.member_id, []),
-            degrees={row.member_id: int(degrees[i])}, limit=SUGGESTED_GROUPS,
+            degrees={row.member_id: int(degrees.get(row.member_id, 0))}, limit=SUGGESTED_GROUPS,
         )
         found[row.member_id] = [
             SuggestedGroup(o["group_id"], by_id[o["group_id"]].name, by_id[o["group_id"]].seats_free)

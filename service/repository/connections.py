@@ -97,6 +97,19 @@ async def all_ties(conn: AsyncConnection, community_id: int) -> list[tuple[str, 
     return [(a, b, float(w)) for a, b, w in await cur.fetchall()]
 
 
+async def degrees(conn: AsyncConnection, community_id: int, member_ids: Sequence[str]) -> dict[str, int]:
+    """Ties of each of ``member_ids`` (members without ties are left out)."""
+    cur = await conn.execute(
+        "SELECT member_id, count(*) FROM ("
+        " SELECT member_a AS member_id FROM connections WHERE community_id = %(cid)s AND member_a = ANY(%(ids)s)"
+        " UNION ALL"
+        " SELECT member_b FROM connections WHERE community_id = %(cid)s AND member_b = ANY(%(ids)s)"
+        ") AS ends GROUP BY member_id",
+        {"cid": community_id, "ids": list(member_ids)},
+    )
+    return {member_id: int(count) for member_id, count in await cur.fetchall()}
+
+
 _COPY_COLUMNS = "(community_id, member_a, member_b, weight, kind)"
 
 
@@ -160,6 +173,16 @@ async def all_blocks(conn: AsyncConnection, community_id: int) -> list[tuple[str
     cur = await conn.execute(
         "SELECT member_id, blocked_id FROM blocks WHERE community_id = %(cid)s",
         {"cid": community_id},
+    )
+    return [(a, b) for a, b in await cur.fetchall()]
+
+
+async def blocks_naming(conn: AsyncConnection, community_id: int, member_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """Every block (blocker, blocked) with one of ``member_ids`` on either side."""
+    cur = await conn.execute(
+        "SELECT member_id, blocked_id FROM blocks WHERE community_id = %(cid)s AND member_id = ANY(%(ids)s)"
+        " UNION SELECT member_id, blocked_id FROM blocks WHERE community_id = %(cid)s AND blocked_id = ANY(%(ids)s)",
+        {"cid": community_id, "ids": list(member_ids)},
     )
     return [(a, b) for a, b in await cur.fetchall()]
 

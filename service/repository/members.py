@@ -125,6 +125,16 @@ async def all_profiles(conn: AsyncConnection, community_id: int) -> list[dict[st
         return await cur.fetchall()
 
 
+async def profiles(conn: AsyncConnection, community_id: int, member_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The profiles of those of ``member_ids`` who are members, by member id."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            _SELECT + " WHERE community_id = %(cid)s AND member_id = ANY(%(ids)s) ORDER BY member_id",
+            {"cid": community_id, "ids": list(member_ids)},
+        )
+        return await cur.fetchall()
+
+
 def _copy_row(community_id: int, member_id: str, profile: dict[str, Any]) -> tuple[Any, ...]:
     return (
         community_id, member_id, profile.get("display_name"), profile["interests"],

@@ -23,18 +23,20 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from psycopg import AsyncConnection
 
-from belonging.service import auth, impact, reports
+from belonging.service import auth, impact, index_builds, metrics, reports, stored_reports
 from belonging.service.dashboard import session as sessions
 from belonging.service.dashboard import view
 from belonging.service.dashboard.view import DashboardData
 from belonging.service.deps import Conn, community_for_key
 from belonging.service.errors import ApiError
+from belonging.service.indexes import profile_of
 from belonging.service.params import SlugPath
-from belonging.service.repository import dashboard_sessions, groups
+from belonging.service.repository import connections, dashboard_sessions, groups, members
 from belonging.service.repository import impact as impact_repository
 from belonging.service.repository import reports as report_repository
 from belonging.service.repository.communities import CommunityRow
 from belonging.service.schemas import CommunitySettings
+from belonging.service.stored_reports import StoredDashboard
 
 router = APIRouter(prefix="/dashboard/{slug}", tags=["dashboard"], include_in_schema=False)
 templates = Jinja2Templates(directory=FilePath(__file__).resolve().parent.parent / "templates")
@@ -42,6 +44,9 @@ templates = Jinja2Templates(directory=FilePath(__file__).resolve().parent.parent
 #: A large community's page may reuse a build this old, even if members or ties changed since:
 #: its report takes seconds, and a busy platform changes the revision every few seconds.
 LARGE_REUSE_S = 15 * 60
+#: Communities with more ties than this count as large for the page's report (under it, the
+#: report takes under a second to compute; the API's reports count as large above ``SYNC_MAX_TIES``).
+LAG_MIN_TIES = 20_000
 #: Communities whose latest build this process keeps; the least recently built go first.
 CACHED_COMMUNITIES = 32
 #: Days the "Is it working?" window may start or end on: a mistyped year gets a message.
@@ -63,7 +68,10 @@ SECURITY_HEADERS = {
 class _Built:
     key: tuple[Any, ...]
     data: DashboardData
+    #: ``time.monotonic()`` when its community was read.
     built_at: float
+    #: Read from a build's folder rather than computed in this process.
+    stored: bool = False
 
 
 @dataclass
@@ -164,33 +172,96 @@ def _impact_window(request: Request) -> _Window:
     return _Window(since, until)
 
 
+def _may_lag(data: DashboardData) -> bool:
+    """A report behind the revision may be shown for ``LARGE_REUSE_S`` when computing one takes seconds."""
+    return data.report["connections"] > min(LAG_MIN_TIES, reports.SYNC_MAX_TIES)
+
+
+def _stored(
+    request: Request, community_id: int, settings: CommunitySettings, newer_than: int
+) -> StoredDashboard | None:
+    """The dashboard data stored with the newest build on this machine, if that build is past
+    revision ``newer_than`` and its data fits the settings."""
+    build = index_builds.newest(request.app.state.shared_indexes.root, community_id)
+    if build is None or build.revision <= newer_than:
+        return None
+    found = stored_reports.read(build.folder)
+    return found if found is not None and found.fits(settings) else None
+
+
 async def _build(request: Request, community: CommunityRow) -> DashboardData:
+    """The page's data: this process's latest, the newest build's stored copy, or computed now.
+
+    A copy at the community's revision is used as it is. One behind it is used, saying when it
+    was computed, while it is at most ``LARGE_REUSE_S`` old in a community where computing takes
+    seconds (``_may_lag``); otherwise the community is read and the report computed here.
+    """
     settings = CommunitySettings.from_stored(community.settings)
     cache = _cache(request)
     key_of = (settings.report_min_group_size, settings.bridging_weight)
     async with cache.locks.setdefault(community.community_id, asyncio.Lock()):
         built = cache.builds.get(community.community_id)
-        if built is not None and built.key[1:] == key_of:
-            if built.key[0] >= community.revision:
-                return built.data
-            large = built.data.report["connections"] > reports.SYNC_MAX_TIES
-            if large and time.monotonic() - built.built_at < LARGE_REUSE_S:
+        if built is not None and built.key[1:] != key_of:
+            built = None
+        if built is None or built.key[0] < community.revision:
+            stored = await asyncio.to_thread(_stored, request, community.community_id, settings,
+                                             -1 if built is None else built.key[0])
+            if stored is not None:
+                age = max(0.0, (datetime.now(UTC) - stored.data.computed_at).total_seconds())
+                built = _Built((stored.data.revision, *key_of), stored.data, time.monotonic() - age, stored=True)
+                _keep(cache, community.community_id, built)
+                _keep_impact(cache, community.community_id, stored, time.monotonic() - age)
+        if built is not None:
+            fresh = built.key[0] >= community.revision
+            if fresh or (_may_lag(built.data) and time.monotonic() - built.built_at < LARGE_REUSE_S):
+                if built.stored:
+                    metrics.STORED_REPORTS_SERVED.labels("dashboard").inc()
                 return built.data
         model = await request.app.state.indexes.get(community.community_id, community.revision, fresh=True)
         data = await asyncio.to_thread(view.build, model, reports.attribute_names(model),
                                        settings.report_min_group_size, settings.bridging_weight)
-        cache.builds[community.community_id] = _Built((model.revision, *key_of), data, time.monotonic())
-        while len(cache.builds) > CACHED_COMMUNITIES:
-            oldest = min(cache.builds, key=lambda cid: cache.builds[cid].built_at)
-            del cache.builds[oldest]
+        _keep(cache, community.community_id, _Built((model.revision, *key_of), data, time.monotonic()))
         return data
+
+
+def _keep(cache: DashboardCache, community_id: int, built: _Built) -> None:
+    cache.builds[community_id] = built
+    while len(cache.builds) > CACHED_COMMUNITIES:
+        oldest = min(cache.builds, key=lambda cid: cache.builds[cid].built_at)
+        del cache.builds[oldest]
+
+
+def _keep_impact(cache: DashboardCache, community_id: int, stored: StoredDashboard, read_at: float) -> None:
+    """Keep the build's "Is it working?" figures as if this process had read them when the build did."""
+    figures = stored.impact
+    if figures is None:
+        return
+    key = (community_id, figures.since, figures.until, figures.min_group_size)
+    kept = cache.impact.get(key)
+    if kept is None or kept[0] < read_at:
+        cache.impact[key] = (read_at, figures.figures, figures.weeks)
+
+
+async def _suggested_groups(
+    conn: AsyncConnection, community_id: int, rows: list[view.AtRiskRow], group_rows: list[groups.SupportGroupRow]
+) -> dict[str, list[view.SuggestedGroup]]:
+    """Groups for the members at risk, from their profiles, blocks and ties as they are now
+    (seats change every visit; only these members and the groups' members are read)."""
+    at_risk = [row.member_id for row in rows]
+    seated = {m for g in group_rows for m in g.member_ids}
+    profiles = {row["member_id"]: profile_of(row)
+                for row in await members.profiles(conn, community_id, sorted(seated.union(at_risk)))}
+    blocks = await connections.blocks_naming(conn, community_id, at_risk)
+    degrees = await connections.degrees(conn, community_id, at_risk)
+    return await asyncio.to_thread(view.suggested_groups, rows, group_rows, profiles, blocks, degrees)
 
 
 async def _impact(
     request: Request, conn: AsyncConnection, community_id: int, window: _Window, k: int, *, large: bool
 ) -> tuple[dict[str, Any], list[impact.Week]]:
     """The window's figures and weeks. A large community's are kept for ``LARGE_REUSE_S``: each
-    reads every tie of the community once (about a second per million)."""
+    reads every tie of the community once (about a second per million, more when every member
+    joined in the window). A build stores the default window's (see ``_keep_impact``)."""
     key = (community_id, window.since, window.until, k)
     cache = _cache(request).impact
     kept = cache.get(key)
@@ -222,17 +293,13 @@ async def dashboard(slug: SlugPath, request: Request, conn: Conn) -> Response:
     group_rows = await groups.all_groups(conn, community.community_id) if data.at_risk else []
     rows = data.at_risk
     if group_rows:
-        # Seats change without a new graph revision, so groups are suggested on every visit (from
-        # the process's current model: profiles within the index's staleness bound are enough).
-        model = await request.app.state.indexes.get(community.community_id, community.revision)
-        found = await asyncio.to_thread(view.suggested_groups, model, data.at_risk, group_rows)
+        found = await _suggested_groups(conn, community.community_id, data.at_risk, group_rows)
         rows = [replace(row, groups=found.get(row.member_id, [])) for row in rows]
     report = data.report
     previous = snapshots[-1] if snapshots else None
     window = _impact_window(request)
     k = CommunitySettings.from_stored(community.settings).report_min_group_size
-    effect, weeks = await _impact(request, conn, community.community_id, window, k,
-                                  large=report["connections"] > reports.SYNC_MAX_TIES)
+    effect, weeks = await _impact(request, conn, community.community_id, window, k, large=_may_lag(data))
     context = {
         "slug": slug,
         "community": community,
@@ -253,13 +320,15 @@ async def dashboard(slug: SlugPath, request: Request, conn: Conn) -> Response:
         "k": report["parameters"]["min_group_size"],
         "revision": data.revision,
         "live": data.revision >= community.revision,
+        "from_build": data.from_build,
+        "computed_at": data.computed_at,
         "saved": request.query_params.get("saved") == "1",
         "snapshot_queued": request.query_params.get("saved") == "queued",
         "window": window,
         "impact_cards": view.impact_cards(effect),
         "impact_groups": view.impact_groups(effect),
         "impact_k": k,
-        "impact_large": report["connections"] > reports.SYNC_MAX_TIES,
+        "impact_large": _may_lag(data),
         "weeks": weeks,
         "week_label": view.week_label,
         "impact_series": view.impact_series(weeks),
@@ -317,7 +386,8 @@ async def save_snapshot(slug: SlugPath, request: Request, conn: Conn) -> Respons
                         clear_cookie=visitor.had_cookie)
     community = visitor.community
     saved = await reports.request_snapshot(conn, request.app.state.pool, request.app.state.indexes,
-                                           community.community_id, community.revision)
+                                           community.community_id, community.revision,
+                                           builds=request.app.state.shared_indexes.root)
     outcome = "1" if saved.point is not None else "queued"
     return RedirectResponse(f"/dashboard/{slug}?saved={outcome}#history", status_code=303,
                             headers=SECURITY_HEADERS)

@@ -6,13 +6,14 @@ Reading a report computes and returns it, nothing more; history points are writt
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import Field
 
-from belonging.service import impact, reports
+from belonging.service import impact, metrics, reports, stored_reports
 from belonging.service.deps import KEYED_ROUTE_ERRORS, Conn, OrganiserCommunity
 from belonging.service.errors import ApiError
 from belonging.service.exclusive_operations import one_at_a_time
@@ -45,15 +46,22 @@ async def get_silo_report(
     include: Annotated[Literal["members"] | None, Query(description="`members`: each member's community")] = None,
 ) -> Any:
     """Fragmentation and silo metrics; attribute groups smaller than k are never broken out. Stores nothing."""
+    include_members = include == "members"
+    settings = CommunitySettings.from_stored(community.settings)
+    stored = await asyncio.to_thread(reports.stored_at, request.app.state.shared_indexes.root,
+                                     community.community_id, community.revision, settings.report_min_group_size)
+    if stored is not None:
+        chosen = _check_attributes(attributes, stored_reports.attribute_names(stored))
+        metrics.STORED_REPORTS_SERVED.labels("api").inc()
+        return stored_reports.silo_report(stored, chosen, include_members)
     model = await request.app.state.indexes.get(community.community_id, community.revision, fresh=True)
     chosen = _check_attributes(attributes, reports.attribute_names(model))
-    include_members = include == "members"
     if model.graph.number_of_ties > reports.SYNC_MAX_TIES:
         job_id = await jobs.enqueue(conn, community.community_id, "silo_report",
                                     {"attributes": chosen, "include_members": include_members})
         return job_accepted(community.slug, job_id)
     return await reports.report(request.app.state.pool, request.app.state.indexes, community.community_id,
-                                chosen, include_members)
+                                chosen, include_members, builds=request.app.state.shared_indexes.root)
 
 
 @router.get("/impact", response_model=ImpactReport)
@@ -82,7 +90,8 @@ async def get_impact_report(
 async def create_snapshot(request: Request, community: OrganiserCommunity, conn: Conn) -> Any:
     """Store the report's numbers now (every attribute) as a point of the trend; returns the point."""
     saved = await reports.request_snapshot(conn, request.app.state.pool, request.app.state.indexes,
-                                           community.community_id, community.revision)
+                                           community.community_id, community.revision,
+                                           builds=request.app.state.shared_indexes.root)
     if saved.job_id is not None:
         return job_accepted(community.slug, saved.job_id)
     return saved.point
@@ -125,10 +134,17 @@ async def what_if(body: WhatIfIn, request: Request, community: OrganiserCommunit
     missing = sorted(set(named) - await members.exists(conn, community.community_id, named))
     if missing:
         raise ApiError(422, "Invalid input", f"member {missing[0]!r} in a proposed tie does not exist")
-    model = await request.app.state.indexes.get(community.community_id, community.revision, fresh=True)
     params = body.model_dump()
-    params["attributes"] = _check_attributes(body.attributes, reports.attribute_names(model))
-    if model.graph.number_of_ties > reports.SYNC_MAX_TIES:
+    k = CommunitySettings.from_stored(community.settings).report_min_group_size
+    stored = await asyncio.to_thread(reports.stored_at, request.app.state.shared_indexes.root,
+                                     community.community_id, community.revision, k)
+    if stored is not None:  # what a job needs to know, without reading the community here
+        known, ties = stored_reports.attribute_names(stored), stored.data.report["connections"]
+    else:
+        model = await request.app.state.indexes.get(community.community_id, community.revision, fresh=True)
+        known, ties = reports.attribute_names(model), model.graph.number_of_ties
+    params["attributes"] = _check_attributes(body.attributes, known)
+    if ties > reports.SYNC_MAX_TIES:
         job_id = await jobs.enqueue(conn, community.community_id, "what_if", params)
         return job_accepted(community.slug, job_id)
     return await reports.run_what_if(request.app.state.pool, request.app.state.indexes, community.community_id,
