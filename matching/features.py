@@ -215,8 +215,8 @@ def _profile_overlap(
     tags = index.profile_tags
     owner, positions = gather_positions(tags.indptr, candidates)
     columns = tags.indices[positions]
-    at = np.minimum(np.searchsorted(wanted, columns), len(wanted) - 1)
-    hit = np.flatnonzero(wanted[at] == columns)
+    at = np.minimum(wanted.searchsorted(columns), len(wanted) - 1)
+    hit = (wanted[at] == columns).nonzero()[0]
     slot = owner[hit] * N_BLOCKS + index.tag_block[columns[hit]]
     weight = tags.data[positions[hit]] * wanted_weight[at[hit]]
     weighted = np.bincount(slot, weights=weight, minlength=size)

@@ -3,6 +3,11 @@
 Everything here works on the raw arrays of a CSR matrix (``indptr``, ``indices``, ``data``) so
 that one request touches only the rows it needs: no scipy fancy indexing, no Python loop over
 neighbours, and no array the size of the community.
+
+A request's arrays hold a few hundred entries, so what numpy costs there is mostly its overhead
+per call. Hot paths therefore call array methods (``a.searchsorted``, ``a.repeat``,
+``a.cumsum``) rather than the same-named functions, whose dispatch layers cost as much as the
+work, and avoid ``np.unique`` (see :func:`sorted_distinct`, :func:`distinct_with_inverse`).
 """
 
 from __future__ import annotations
@@ -75,7 +80,7 @@ class TwoHop:
         """Common-neighbour counts and Adamic-Adar values of ``members`` (zeros where unreached)."""
         if len(self.members) == 0:
             return np.zeros(len(members), dtype=np.int64), np.zeros(len(members))
-        at = np.searchsorted(self.members, members)
+        at = self.members.searchsorted(members)
         at = np.minimum(at, len(self.members) - 1)
         found = self.members[at] == members
         return (
@@ -94,9 +99,9 @@ def gather_positions(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, 
     starts = indptr[rows]
     lengths = indptr[rows + 1] - starts
     total = int(lengths.sum())
-    owner = np.repeat(np.arange(len(rows)), lengths)
-    first = np.cumsum(lengths) - lengths
-    positions = np.arange(total, dtype=np.int64) + np.repeat(starts - first, lengths)
+    owner = np.arange(len(rows)).repeat(lengths)
+    first = lengths.cumsum() - lengths
+    positions = np.arange(total, dtype=np.int64) + (starts - first).repeat(lengths)
     return owner, positions
 
 
@@ -113,9 +118,9 @@ def window_positions(
     starts = indptr[rows]
     lengths = indptr[rows + 1] - starts
     take = np.minimum(lengths, width)
-    owner = np.repeat(np.arange(len(rows)), take)
-    first = np.cumsum(take) - take
-    step = np.arange(int(take.sum()), dtype=np.int64) - np.repeat(first, take)
+    owner = np.arange(len(rows)).repeat(take)
+    first = take.cumsum() - take
+    step = np.arange(int(take.sum()), dtype=np.int64) - first.repeat(take)
     offset = _mix(np.int64(salt), rows) % np.maximum(lengths, 1)
     positions = starts[owner] + (offset[owner] + step) % np.maximum(lengths[owner], 1)
     return owner, positions
@@ -148,7 +153,7 @@ def two_hop(
     if anchor_weight is None:
         anchor_weight = view.adamic_adar_weight[anchors]
     owner, positions = gather_positions(view.indptr, anchors)
-    members, inverse = np.unique(view.indices[positions], return_inverse=True)
+    members, inverse = distinct_with_inverse(view.indices[positions])
     common = np.bincount(inverse, minlength=len(members))
     weighted = np.bincount(inverse, weights=anchor_weight[owner], minlength=len(members))
     return TwoHop(members.astype(np.int32), common, weighted, complete)
@@ -156,15 +161,45 @@ def two_hop(
 
 def sum_by_member(members: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct ``members`` (sorted) and the sum of ``values`` for each."""
-    distinct, inverse = np.unique(members, return_inverse=True)
+    distinct, inverse = distinct_with_inverse(members)
     return distinct, np.bincount(inverse, weights=values, minlength=len(distinct))
+
+
+def sorted_distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct ``values`` of a 1-d array, sorted: ``np.unique(values)``, by one sort.
+
+    numpy 2's ``np.unique`` without an inverse finds distinct values with a hash table and then
+    sorts them, which costs several times a plain sort on the few hundred values of a request.
+    """
+    ordered = values.copy()
+    ordered.sort()
+    first = np.empty(len(ordered), dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return ordered[first]
+
+
+def distinct_with_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for a 1-d array, with the same results.
+
+    The same steps as numpy's (sort, mark where the value changes, number the runs), without
+    its generic layers, which cost more than the work on the few hundred values of a request.
+    """
+    order = values.argsort()
+    ordered = values[order]
+    first = np.empty(len(ordered), dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    inverse = np.empty(len(ordered), dtype=np.intp)
+    inverse[order] = first.cumsum() - 1
+    return ordered[first], inverse
 
 
 def not_in(sorted_values: np.ndarray, members: np.ndarray) -> np.ndarray:
     """Boolean mask of ``members`` that are not in ``sorted_values``."""
     if len(sorted_values) == 0:
         return np.ones(len(members), dtype=bool)
-    at = np.minimum(np.searchsorted(sorted_values, members), len(sorted_values) - 1)
+    at = np.minimum(sorted_values.searchsorted(members), len(sorted_values) - 1)
     return sorted_values[at] != members
 
 
@@ -184,12 +219,21 @@ def shuffled_postings(matrix: sp.csr_array, seed: int) -> sp.csr_array:
     )
 
 
+_MIX_ADD = np.uint64(0x9E3779B97F4A7C15)
+_MIX_ROW = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_SALT = 0x94D049BB133111EB
+_BITS_31 = np.uint64(31)
+_BITS_2 = np.uint64(2)
+
+
 def _mix(salt: np.int64, rows: np.ndarray) -> np.ndarray:
-    """A cheap deterministic hash of ``(salt, row)`` pairs as non-negative int64."""
-    with np.errstate(over="ignore"):
-        value = (rows.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)) * np.uint64(
-            0xBF58476D1CE4E5B9
-        )
-        value ^= np.uint64(salt) * np.uint64(0x94D049BB133111EB)
-        value ^= value >> np.uint64(31)
-    return (value >> np.uint64(2)).astype(np.int64)
+    """A cheap deterministic hash of ``(salt, row)`` pairs as non-negative int64.
+
+    Arithmetic is modulo 2**64. The salt's product is one number, worked out in Python (a numpy
+    scalar product would warn on overflow); array arithmetic wraps without a warning.
+    """
+    salted = np.uint64(((int(salt) % 2**64) * _MIX_SALT) % 2**64)
+    value = (rows.astype(np.uint64) + _MIX_ADD) * _MIX_ROW
+    value ^= salted
+    value ^= value >> _BITS_31
+    return (value >> _BITS_2).astype(np.int64)

@@ -21,17 +21,20 @@ neighbourhood and tags' posting windows: about a millisecond on 1M ties.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 
 import numpy as np
 
 from belonging.matching.candidates import FEW_TIES, budget_for, candidate_pool
 from belonging.matching.features import pair_features
 from belonging.matching.index import NEW_MEMBER_DAYS, SuggestionIndex, epoch_seconds
+from belonging.matching.neighbourhood import sorted_distinct
 from belonging.matching.reasons import Reason, ReasonWriter
 from belonging.matching.silos import NO_SILO
+from belonging.matching.stored import take
 from belonging.matching.target import Target
 
 FEW_TIES_BONUS = 1.0
@@ -167,20 +170,28 @@ def suggest_for(
         exposures,
         max_exposures_per_week,
     )
+    # Everything about the chosen few as Python values at once: one gather per array instead of
+    # a numpy scalar read per candidate and array.
+    picked = np.array(chosen, dtype=np.intp)
+    rows = candidates[picked].tolist()
+    crosses = features.crosses_silo[picked].tolist()
     writer = ReasonWriter(index, target, frozenset(index.silo[neighbours].tolist()))
+    reasons = writer.reasons_for(
+        rows,
+        common_neighbours=features.common_neighbours[picked].tolist(),
+        crosses_silo=crosses,
+        candidate_is_new=candidate_is_new[picked].tolist(),
+    )
     return [
         Suggestion(
-            member_id=index.member_ids[candidates[k]],
-            score=1.0 / (1.0 + math.exp(-float(log_odds[k]))),
-            reasons=writer.reasons(
-                int(candidates[k]),
-                common_neighbours=int(features.common_neighbours[k]),
-                crosses_silo=bool(features.crosses_silo[k]),
-                candidate_is_new=bool(candidate_is_new[k]),
-            ),
-            crosses_silo=bool(features.crosses_silo[k]),
+            member_id=member_id,
+            score=1.0 / (1.0 + math.exp(-odds)),
+            reasons=why,
+            crosses_silo=across,
         )
-        for k in chosen
+        for member_id, odds, why, across in zip(
+            take(index.member_ids, rows), log_odds[picked].tolist(), reasons, crosses, strict=True
+        )
     ]
 
 
@@ -202,67 +213,77 @@ def _choose(
     every prefix of the list (the first 10 of 35, say) is mixed too. If no remaining candidate
     fits, the best remaining one is taken anyway.
     """
-    order = np.argsort(-log_odds, kind="stable")
+    order = (-log_odds).argsort(kind="stable")
     ranked = order.tolist()
-    members = candidates[order].tolist()
-    silos = index.silo[candidates[order]].tolist()
+    ordered = candidates[order]
+    silos = index.silo[ordered].tolist()
     quiet = (candidate_degree[order] <= FEW_TIES).tolist()
-    used = [False] * len(ranked)
+    at_cap: Callable[[int], bool] | None = None
     if exposures and max_exposures is not None:
-        # Looked up lazily: only the candidates the walk reaches, not the whole pool.
         ids = index.member_ids
-        checked = [False] * len(ranked)
+        members = ordered.tolist()
 
         def at_cap(j: int) -> bool:
-            if not checked[j]:
-                checked[j] = True
-                if exposures.get(ids[members[j]], 0) >= max_exposures:
-                    used[j] = True
-            return used[j]
-    else:
+            return exposures.get(ids[members[j]], 0) >= max_exposures
 
-        def at_cap(j: int) -> bool:
-            return False
-
+    # Rank positions neither taken nor found at the cap, best first. Caps are looked up lazily,
+    # once each, as the walk first reaches a position (``reached``): only the candidates the
+    # walk reaches, not the whole pool.
+    remaining = list(range(len(ranked)))
+    reached = -1
     per_silo: dict[int, int] = {}
     quiet_taken = 0
     taken: list[int] = []
-    first_free = 0
-    while True:
-        while first_free < len(ranked) and (used[first_free] or at_cap(first_free)):
-            first_free += 1
-        if len(taken) == limit or first_free == len(ranked):
-            break
-        places = len(taken) + 1
-        silo_room = _share(MAX_SILO_SHARE, places)
-        quiet_room = _share(MAX_FEW_TIES_SHARE, places)
-        pick = first_free
-        for j in range(first_free, len(ranked)):
-            if (
-                not used[j]
-                and not at_cap(j)
-                and (silos[j] == NO_SILO or per_silo.get(silos[j], 0) < silo_room)
-                and (not quiet[j] or quiet_taken < quiet_room)
+    while remaining and len(taken) < limit:
+        silo_room, quiet_room = _rooms(len(taken) + 1)
+        first = pick = -1
+        at = 0
+        while at < len(remaining):
+            j = remaining[at]
+            if j > reached:
+                reached = j
+                if at_cap is not None and at_cap(j):
+                    del remaining[at]
+                    continue
+            if first < 0:
+                first = at
+            silo = silos[j]
+            if (silo == NO_SILO or per_silo.get(silo, 0) < silo_room) and (
+                not quiet[j] or quiet_taken < quiet_room
             ):
-                pick = j
+                pick = at
                 break
-        used[pick] = True
-        per_silo[silos[pick]] = per_silo.get(silos[pick], 0) + 1
-        quiet_taken += quiet[pick]
-        taken.append(ranked[pick])
+            at += 1
+        if first < 0:
+            break
+        j = remaining.pop(pick if pick >= 0 else first)
+        per_silo[silos[j]] = per_silo.get(silos[j], 0) + 1
+        quiet_taken += quiet[j]
+        taken.append(ranked[j])
     return taken
 
 
 def _rows(index: SuggestionIndex, member_ids: Iterable[str]) -> np.ndarray | None:
     """Sorted rows of the ``member_ids`` the index holds (None when there are none)."""
     wanted = list(member_ids)
+    if not wanted:
+        return None
     rows_of = getattr(index.member_ids, "rows", None)
     if rows_of is not None:
         found = rows_of(wanted)
     else:
         found = np.array([index.position.get(m, -1) for m in wanted], dtype=np.int64)
-    found = np.unique(found[found >= 0]).astype(np.int64)
+    found = sorted_distinct(found[found >= 0]).astype(np.int64)
     return found if len(found) else None
+
+
+@cache
+def _rooms(places: int) -> tuple[int, int]:
+    """Most places one silo, and members with few ties, may hold among the first ``places``.
+
+    Cached: a walk asks for every place of the list, and lists are no longer than a pool.
+    """
+    return _share(MAX_SILO_SHARE, places), _share(MAX_FEW_TIES_SHARE, places)
 
 
 def _share(share: float, places: int) -> int:
