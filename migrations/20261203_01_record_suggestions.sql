@@ -35,11 +35,7 @@ CREATE FUNCTION record_suggestions(
     p_member text, p_read_at bigint, p_ranked jsonb,
     p_cap integer, p_limit integer, p_model_version text,
     OUT status text, OUT revision bigint, OUT settings jsonb, OUT kept text[], OUT ids text[])
-LANGUAGE plpgsql
--- Plan each statement once per connection: planning the candidate query for its parameters costs
--- more than running it, and its plan does not depend on them (every lookup is by key).
-SET plan_cache_mode = force_generic_plan
-AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     candidates text[];
     reasons jsonb[];

@@ -127,9 +127,6 @@ def migrate(url: str, directory: Traversable | Path | None = None) -> list[str]:
             changed = distribution.distribute(conn)
             if changed:
                 log.info("tables distributed", extra={"tables": changed})
-            replanned = distribution.plan_functions_per_call(conn)
-            if replanned:
-                log.info("functions planned per call on Citus", extra={"functions": replanned})
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK_ID,))
     return applied

@@ -126,24 +126,3 @@ def distribute(conn: psycopg.Connection) -> list[str]:
             conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
                 sql.Identifier(table), sql.Identifier(name), sql.SQL(definition)))
     return changing
-
-
-def plan_functions_per_call(conn: psycopg.Connection) -> list[str]:
-    """Let Citus plan the statements of functions that ask for generic plans; the functions changed.
-
-    A function may plan its statements once per connection (``SET plan_cache_mode =
-    force_generic_plan``, as ``record_suggestions`` does on a single PostgreSQL), but Citus cannot
-    route a generic plan whose community is a parameter ("could not create distributed plan"). On
-    Citus that setting is removed, so each call is planned with its values and routed to one shard.
-    Idempotent; nothing happens on a single PostgreSQL.
-    """
-    if not has_citus(conn):
-        return []
-    rows = conn.execute(
-        "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-        " WHERE n.nspname = current_schema() AND 'plan_cache_mode=force_generic_plan' = ANY (p.proconfig)"
-    ).fetchall()
-    for (function,) in rows:
-        conn.execute(sql.SQL("ALTER FUNCTION {} RESET plan_cache_mode").format(sql.SQL(function)))
-    return [function for (function,) in rows]
-
