@@ -1,6 +1,6 @@
 """The community graph and its metrics: pure functions over a graph, no HTTP, no SQL."""
 
-from belonging.graph.at_risk import AtRiskMember, at_risk_members, core_members
+from belonging.graph.at_risk import AtRiskMember, at_risk_members, at_risk_positions, core_members
 from belonging.graph.belonging import (
     belonging_by_position,
     belonging_scores,
@@ -18,6 +18,7 @@ from belonging.graph.communities import (
 from belonging.graph.community_graph import CommunityGraph, symmetric_adjacency
 from belonging.graph.components import (
     articulation_points,
+    biconnected_blocks,
     bridges,
     component_labels,
     component_sizes,
@@ -50,6 +51,7 @@ __all__ = [
     "articulation_points",
     "as_igraph",
     "at_risk_members",
+    "at_risk_positions",
     "attribute_assortativity",
     "attribute_codes",
     "attribute_mixing_matrix",
@@ -58,6 +60,7 @@ __all__ = [
     "belonging_scores",
     "betweenness_centrality",
     "betweenness_pivots",
+    "biconnected_blocks",
     "bridges",
     "clustering",
     "community_attribute_nmi",
