@@ -14,6 +14,8 @@ from belonging.graph.communities import (
     community_attribute_shares,
     leiden_communities,
     modularity,
+    nmi_of_codes,
+    shares_of_codes,
 )
 from belonging.graph.community_graph import CommunityGraph, symmetric_adjacency
 from belonging.graph.components import (
@@ -29,13 +31,16 @@ from belonging.graph.components import (
     relabel_by_size,
 )
 from belonging.graph.mixing import (
+    assortativity_of_counts,
     attribute_assortativity,
     attribute_codes,
     attribute_mixing_matrix,
     ei_index,
+    ei_index_of_counts,
     group_ei_index,
     merge_small_groups,
     tie_counts_between_groups,
+    tie_counts_of_codes,
 )
 from belonging.graph.silo_report import (
     compare_reports,
@@ -50,6 +55,7 @@ __all__ = [
     "CommunityGraph",
     "articulation_points",
     "as_igraph",
+    "assortativity_of_counts",
     "at_risk_members",
     "at_risk_positions",
     "attribute_assortativity",
@@ -72,6 +78,7 @@ __all__ = [
     "default_betweenness_pivots",
     "density",
     "ei_index",
+    "ei_index_of_counts",
     "group_ei_index",
     "isolates",
     "keep_igraph",
@@ -81,11 +88,14 @@ __all__ = [
     "member_positions",
     "merge_small_groups",
     "modularity",
+    "nmi_of_codes",
     "number_of_components",
     "relabel_by_size",
+    "shares_of_codes",
     "silo_report",
     "symmetric_adjacency",
     "tie_counts_between_groups",
+    "tie_counts_of_codes",
     "tie_endpoints",
     "top_brokers",
     "triangles",

@@ -24,20 +24,21 @@ from belonging.graph.belonging import mean_score_by_group, member_positions
 from belonging.graph.brokers import betweenness_centrality
 from belonging.graph.clustering import average_clustering
 from belonging.graph.communities import (
-    community_attribute_nmi,
-    community_attribute_shares,
     leiden_communities,
     modularity,
+    nmi_of_codes,
+    shares_of_codes,
 )
 from belonging.graph.community_graph import CommunityGraph, symmetric_adjacency
 from belonging.graph.components import articulation_points, bridges, component_labels, density, isolates
 from belonging.graph.mixing import (
     OTHER,
-    attribute_assortativity,
+    assortativity_of_counts,
+    attribute_codes,
     attribute_column,
-    ei_index,
+    ei_index_of_counts,
     merge_small_groups,
-    tie_counts_between_groups,
+    tie_counts_of_codes,
 )
 from belonging.graph.ties import keep_igraph
 
@@ -402,14 +403,16 @@ def _attribute_section(
     min_group_size: int,
 ) -> dict[str, Any]:
     groups = _group_order(merged)
-    ties = tie_counts_between_groups(graph, merged, values=groups)
-    member_counts = Counter(value for value in merged if value is not None)
+    merged_codes, _ = attribute_codes(graph, merged, values=groups)
+    ties = tie_counts_of_codes(graph, merged_codes, len(groups))
+    has_value = merged_codes >= 0
+    member_counts = np.bincount(merged_codes[has_value], minlength=len(groups))
     internal = np.diag(ties)
     external = ties.sum(axis=1) - internal
     group_rows = [
         {
             "value": value,
-            "members": member_counts[value],
+            "members": int(member_counts[i]),
             "internal_ties": int(internal[i]),
             "external_ties": int(external[i]),
             "ei_index": _ratio(int(external[i]) - int(internal[i]), int(external[i] + internal[i])),
@@ -418,10 +421,8 @@ def _attribute_section(
     ]
 
     community_sizes = np.bincount(membership) if len(membership) else np.zeros(0, dtype=np.int64)
-    shown = [c for c in range(len(community_sizes)) if community_sizes[c] >= min_group_size]
-    shown = shown[:LISTED_SIZES]
-    shares = community_attribute_shares(graph, membership, merged, values=groups)
-    has_value = np.array([value is not None for value in merged], dtype=bool)
+    shown = np.flatnonzero(community_sizes >= min_group_size)[:LISTED_SIZES].tolist()
+    shares = shares_of_codes(membership, merged_codes, len(groups))
     with_value = np.bincount(membership[has_value], minlength=len(community_sizes))
     by_community = [
         {
@@ -436,18 +437,21 @@ def _attribute_section(
         }
         for c in shown
     ]
-    had_value = np.array([value is not None for value in column], dtype=bool)
+    # Assortativity, E-I index and NMI over the real values (sorted), not the pooled ones.
+    codes, values = attribute_codes(graph, column)
+    value_ties = tie_counts_of_codes(graph, codes, len(values))
+    had_value = codes >= 0
     return {
         "members_with_value": int(had_value.sum()),
         # Members whose value is held by too few others to show, even pooled.
         "members_not_broken_out": int((had_value & ~has_value).sum()),
         "ties_with_values": int(np.triu(ties).sum()),
-        "assortativity": _number(attribute_assortativity(graph, column)),
-        "ei_index": _number(ei_index(graph, column)),
+        "assortativity": _number(assortativity_of_counts(value_ties)),
+        "ei_index": _number(ei_index_of_counts(value_ties)),
         "groups": group_rows,
         "mixing": {"values": groups, "matrix": ties.tolist()},
         "communities_by_value": by_community,
-        "nmi": _number(community_attribute_nmi(graph, membership, column)),
+        "nmi": _number(nmi_of_codes(membership, codes)),
     }
 
 
