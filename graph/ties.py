@@ -35,6 +35,8 @@ class TieEndpoints(NamedTuple):
 def tie_endpoints(graph: CommunityGraph) -> TieEndpoints:
     """The upper triangle of ``graph.adjacency`` as three aligned arrays.
 
+    Inside :func:`keep_igraph` the arrays are computed once, shared and read-only.
+
     Examples
     --------
     >>> g = CommunityGraph.from_edges(["a", "b", "c"], [("b", "a", 2.0), ("b", "c")])
