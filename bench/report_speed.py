@@ -4,7 +4,10 @@ Builds the synthetic community (100k members and 1M ties by default), times each
 graph/ and with networkx in the same run, checks that the numbers agree, and measures resident
 memory. Betweenness uses the same pivots (``k`` and ``seed``) on both sides, so it must match
 exactly; communities come from different algorithms (Leiden here, Louvain in networkx), so only
-their modularity is compared.
+their modularity is compared. The whole report is also timed end to end as the service calls it
+(``belonging.service.reports.compute``: every attribute, k = 5 and the members' belonging
+ratings, here seeded ratings from 1 to 5 for about 60% of members); that time against the whole
+networkx pipeline is the headline ratio.
 
     .venv/bin/python bench/report_speed.py                       # full size, several minutes
     .venv/bin/python bench/report_speed.py --members 5000 --ties 40000
@@ -79,6 +82,8 @@ class Row:
     metric: str
     ours: float = 0.0
     networkx: float = 0.0
+    ours_cpu: float = 0.0
+    networkx_cpu: float = 0.0
     match: str = ""
 
 
@@ -89,9 +94,11 @@ class Timings:
     @contextmanager
     def time(self, metric: str, side: str) -> Iterator[None]:
         row = self.rows.setdefault(metric, Row(metric))
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         yield
         setattr(row, side, getattr(row, side) + time.perf_counter() - started)
+        cpu = f"{side}_cpu"
+        setattr(row, cpu, getattr(row, cpu) + time.process_time() - started_cpu)
 
     def run(self, metric: str, side: str, compute: Callable[[], Any]) -> Any:
         with self.time(metric, side):
@@ -217,6 +224,19 @@ def compare(ours: dict, theirs: dict, t: Timings) -> None:
     t.check("betweenness", same(gap <= TOLERANCE, f"max diff {gap:.1e}"))
 
 
+def belonging_ratings(graph: CommunityGraph, seed: int) -> dict[str, int | None]:
+    """Seeded self-ratings from 1 to 5 for about 60% of members, None for the others."""
+    rng = np.random.default_rng(seed)
+    rated = rng.random(graph.number_of_members) < 0.6
+    values = rng.integers(1, 6, size=graph.number_of_members)
+    return {
+        member_id: (int(value) if is_rated else None)
+        for member_id, value, is_rated in zip(
+            graph.member_ids, values.tolist(), rated.tolist(), strict=True
+        )
+    }
+
+
 def megabytes(n_bytes: float) -> str:
     return f"{n_bytes / 2**20:,.0f} MB"
 
@@ -257,6 +277,24 @@ def main() -> None:
     del fresh
     gc.collect()
 
+    # As the service calls it (service/reports.py, ``compute``), again on a fresh graph object.
+    ratings = belonging_ratings(graph, args.seed)
+    fresh = CommunityGraph(graph.member_ids, graph.adjacency, graph.attributes)
+    started, started_cpu = time.perf_counter(), time.process_time()
+    silo_report(
+        fresh,
+        sorted(fresh.attributes),
+        min_group_size=5,
+        include_members=False,
+        belonging_scores=ratings,
+        seed=args.seed,
+        betweenness_pivots=args.pivots,
+    )
+    service_seconds = time.perf_counter() - started
+    service_cpu = time.process_time() - started_cpu
+    del fresh
+    gc.collect()
+
     timings = Timings()
     with PeakMemory() as ours_memory, keep_igraph(graph):
         ours = ours_pipeline(graph, pivots, args.seed, timings)
@@ -266,18 +304,23 @@ def main() -> None:
     compare(ours, theirs, timings)
 
     width = max(len(row.metric) for row in timings.rows.values()) + 2
-    header = f"{'metric':<{width}}{'graph/ s':>10}{'networkx s':>12}{'ratio':>9}  numbers match"
+    header = (
+        f"{'metric':<{width}}{'graph/ s':>10}{'networkx s':>12}{'ratio':>9}{'CPU ratio':>11}"
+        "  numbers match"
+    )
     print()
     print(header)
     print("-" * max(len(header), 90))
-    total_ours = total_networkx = 0.0
+    total_ours = total_networkx = total_networkx_cpu = 0.0
     for row in timings.rows.values():
         total_ours += row.ours
         total_networkx += row.networkx
+        total_networkx_cpu += row.networkx_cpu
         ratio = row.networkx / row.ours if row.ours > 0 else float("inf")
+        cpu_ratio = row.networkx_cpu / row.ours_cpu if row.ours_cpu > 0 else float("inf")
         print(
-            f"{row.metric:<{width}}{row.ours:>10.3f}{row.networkx:>12.3f}{ratio:>8.0f}x  "
-            f"{row.match or '-'}"
+            f"{row.metric:<{width}}{row.ours:>10.3f}{row.networkx:>12.3f}{ratio:>8.0f}x"
+            f"{cpu_ratio:>10.0f}x  {row.match or '-'}"
         )
     print("-" * max(len(header), 90))
     print(
@@ -287,6 +330,18 @@ def main() -> None:
     print(
         f"{'silo_report, end to end':<{width}}{report_seconds:>10.3f}{total_networkx:>12.3f}"
         f"{total_networkx / report_seconds:>8.0f}x  (the full report, at-risk members included)"
+    )
+    print(
+        f"{'silo_report, as the service':<{width}}{service_seconds:>10.3f}{total_networkx:>12.3f}"
+        f"{total_networkx / service_seconds:>8.0f}x  (every attribute, belonging ratings too)"
+    )
+    print()
+    # On a shared machine the wall clock carries other processes' load; CPU time does not.
+    print(
+        f"whole silo report, ours vs networkx pipeline: {total_networkx / service_seconds:.1f}x "
+        f"({service_seconds:.2f} s against {total_networkx:.1f} s); in CPU time "
+        f"{total_networkx_cpu / service_cpu:.1f}x "
+        f"({service_cpu:.2f} s against {total_networkx_cpu:.1f} s)"
     )
     print()
     print(f"resident memory before:          {megabytes(baseline)}")
@@ -298,8 +353,8 @@ def main() -> None:
         f"silo_report {megabytes(report_memory.peak - baseline)}, "
         f"networkx {megabytes(networkx_memory.peak - baseline)}"
     )
-    target = "met" if total_networkx / report_seconds >= 10 else "NOT met"
-    print(f"target (silo_report at least 10x faster than networkx): {target}")
+    target = "met" if total_networkx / service_seconds >= 10 else "NOT met"
+    print(f"target (silo_report as the service calls it, 10x faster than networkx): {target}")
 
 
 if __name__ == "__main__":

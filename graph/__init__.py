@@ -1,6 +1,6 @@
 """The community graph and its metrics: pure functions over a graph, no HTTP, no SQL."""
 
-from belonging.graph.at_risk import AtRiskMember, at_risk_members, core_members
+from belonging.graph.at_risk import AtRiskMember, at_risk_members, at_risk_positions, core_members
 from belonging.graph.belonging import (
     belonging_by_position,
     belonging_scores,
@@ -14,10 +14,13 @@ from belonging.graph.communities import (
     community_attribute_shares,
     leiden_communities,
     modularity,
+    nmi_of_codes,
+    shares_of_codes,
 )
 from belonging.graph.community_graph import CommunityGraph, symmetric_adjacency
 from belonging.graph.components import (
     articulation_points,
+    biconnected_blocks,
     bridges,
     component_labels,
     component_sizes,
@@ -28,13 +31,16 @@ from belonging.graph.components import (
     relabel_by_size,
 )
 from belonging.graph.mixing import (
+    assortativity_of_counts,
     attribute_assortativity,
     attribute_codes,
     attribute_mixing_matrix,
     ei_index,
+    ei_index_of_counts,
     group_ei_index,
     merge_small_groups,
     tie_counts_between_groups,
+    tie_counts_of_codes,
 )
 from belonging.graph.silo_report import (
     compare_reports,
@@ -49,7 +55,9 @@ __all__ = [
     "CommunityGraph",
     "articulation_points",
     "as_igraph",
+    "assortativity_of_counts",
     "at_risk_members",
+    "at_risk_positions",
     "attribute_assortativity",
     "attribute_codes",
     "attribute_mixing_matrix",
@@ -58,6 +66,7 @@ __all__ = [
     "belonging_scores",
     "betweenness_centrality",
     "betweenness_pivots",
+    "biconnected_blocks",
     "bridges",
     "clustering",
     "community_attribute_nmi",
@@ -69,6 +78,7 @@ __all__ = [
     "default_betweenness_pivots",
     "density",
     "ei_index",
+    "ei_index_of_counts",
     "group_ei_index",
     "isolates",
     "keep_igraph",
@@ -78,11 +88,14 @@ __all__ = [
     "member_positions",
     "merge_small_groups",
     "modularity",
+    "nmi_of_codes",
     "number_of_components",
     "relabel_by_size",
+    "shares_of_codes",
     "silo_report",
     "symmetric_adjacency",
     "tie_counts_between_groups",
+    "tie_counts_of_codes",
     "tie_endpoints",
     "top_brokers",
     "triangles",

@@ -23,14 +23,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import igraph as ig
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from belonging.graph.community_graph import CommunityGraph
-from belonging.graph.components import component_labels
-from belonging.graph.ties import as_igraph, tie_endpoints
+from belonging.graph.components import biconnected_blocks, component_labels
+from belonging.graph.ties import tie_endpoints
 
 AT_RISK_REASONS = ("isolated", "one_tie", "outside_main_component", "through_one_member")
 
@@ -67,31 +66,15 @@ def core_members(graph: CommunityGraph) -> np.ndarray:
         return core
     main = component_labels(graph) == 0
     ties = tie_endpoints(graph)
-    # igraph's raw call gives each block as the tie ids of a spanning tree: a block of k members
-    # has k - 1 of them, which is all that is needed to find the largest.
-    trees = [
-        tree
-        for tree in ig.GraphBase.biconnected_components(as_igraph(graph), False)
-        if main[ties.rows[tree[0]]]
-    ]
+    # Each block comes as the tie ids of a spanning tree: a block of k members has k - 1 of
+    # them, which is all that is needed to find the largest.
+    blocks, _ = biconnected_blocks(graph)
+    trees = [tree for tree in blocks if main[ties.rows[tree[0]]]]
     largest = max(len(tree) for tree in trees)
-    blocks = [
+    largest_blocks = [
         np.union1d(ties.rows[tree], ties.cols[tree]) for tree in trees if len(tree) == largest
     ]
-    core[min(blocks, key=lambda members: members[0])] = True
-    return core
-    main = component_labels(graph) == 0
-    blocks = as_igraph(graph).biconnected_components()
-    best: tuple[int, int] | None = None
-    best_block: list[int] = []
-    for block in blocks:
-        members = list(block)
-        if not main[members[0]]:
-            continue
-        key = (-len(members), min(members))
-        if best is None or key < best:
-            best, best_block = key, members
-    core[best_block] = True
+    core[min(largest_blocks, key=lambda members: members[0])] = True
     return core
 
 
@@ -119,6 +102,36 @@ def at_risk_members(graph: CommunityGraph) -> list[AtRiskMember]:
     -----
     O(members + ties).
     """
+    order, reason, via = at_risk_positions(graph)
+    return [
+        AtRiskMember(
+            graph.member_ids[i],
+            AT_RISK_REASONS[reason[i]],
+            graph.member_ids[via[i]] if reason[i] == 3 else None,
+        )
+        for i in order.tolist()
+    ]
+
+
+def at_risk_positions(graph: CommunityGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`at_risk_members` as positions: ``(order, reason, via)``.
+
+    ``order`` lists the positions of the members at risk in the order of
+    :func:`at_risk_members`; ``reason[i]`` is the index in :data:`AT_RISK_REASONS` of member
+    ``i``'s reason (-1 when not at risk) and ``via[i]`` the position of the member they depend
+    on (-1 when none).
+
+    Examples
+    --------
+    >>> g = CommunityGraph.from_edges(list("abcd"), [("a", "b"), ("b", "c"), ("c", "a")])
+    >>> order, reason, via = at_risk_positions(g)
+    >>> order.tolist(), reason.tolist(), via.tolist()
+    ([3], [-1, -1, -1, 0], [-1, -1, -1, -1])
+
+    Notes
+    -----
+    O(members + ties).
+    """
     n = graph.number_of_members
     degrees = graph.degrees()
     reason = np.full(n, -1, dtype=np.int64)
@@ -132,16 +145,11 @@ def at_risk_members(graph: CommunityGraph) -> list[AtRiskMember]:
         hanging = main & ~core
         via[hanging] = _attachment_points(graph, hanging, core)[hanging]
         reason[(reason < 0) & hanging] = 3
-    order = np.lexsort((np.arange(n), reason))
-    return [
-        AtRiskMember(
-            graph.member_ids[i],
-            AT_RISK_REASONS[reason[i]],
-            graph.member_ids[via[i]] if reason[i] == 3 else None,
-        )
-        for i in order.tolist()
-        if reason[i] >= 0
-    ]
+    via[reason != 3] = -1
+    at_risk = np.flatnonzero(reason >= 0)
+    # A stable sort by reason keeps member order within each reason.
+    order = at_risk[np.argsort(reason[at_risk], kind="stable")]
+    return order, reason, via
 
 
 def _attachment_points(graph: CommunityGraph, hanging: np.ndarray, core: np.ndarray) -> np.ndarray:
@@ -151,10 +159,13 @@ def _attachment_points(graph: CommunityGraph, hanging: np.ndarray, core: np.ndar
     exactly one member, or it would belong to the (maximal) biconnected core.
     """
     n = graph.number_of_members
-    keep = hanging.astype(np.float64)
-    inside = sp.diags_array(keep) @ graph.adjacency @ sp.diags_array(keep)
-    _, branch = connected_components(sp.csr_array(inside), directed=False)
     ties = tie_endpoints(graph)
+    inside = hanging[ties.rows] & hanging[ties.cols]
+    branches = sp.csr_array(
+        (np.ones(int(inside.sum()), dtype=np.int8), (ties.rows[inside], ties.cols[inside])),
+        shape=(n, n),
+    )
+    _, branch = connected_components(branches, directed=False)
     branch_via = np.full(n, -1, dtype=np.int64)
     outward = hanging[ties.rows] & core[ties.cols]
     branch_via[branch[ties.rows[outward]]] = ties.cols[outward]

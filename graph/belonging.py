@@ -67,7 +67,7 @@ def member_positions(graph: CommunityGraph) -> list[str]:
 
 def mean_score_by_group(
     scores: np.ndarray,
-    groups: Sequence[Hashable | None],
+    groups: Sequence[Hashable | None] | np.ndarray,
     *,
     min_group_size: int = 5,
     order: Sequence[Hashable] | None = None,
@@ -79,7 +79,8 @@ def mean_score_by_group(
     scores : numpy.ndarray
         One rating per member, ``nan`` where unrated.
     groups : sequence
-        One group per member; members with None are left out.
+        One group per member; members with None are left out. An integer array is read as
+        is (as a membership array of community numbers).
     min_group_size : int
         Groups with fewer rated members are left out.
     order : sequence, optional
@@ -95,16 +96,45 @@ def mean_score_by_group(
     -----
     O(members).
     """
-    rated: dict[Hashable, list[float]] = {}
-    for score, group in zip(scores.tolist(), groups, strict=True):
-        if group is not None and not np.isnan(score):
-            rated.setdefault(group, []).append(score)
-    keys = list(rated) if order is None else [g for g in order if g in rated]
-    return [
-        (group, len(rated[group]), float(np.mean(rated[group])))
-        for group in keys
-        if len(rated[group]) >= min_group_size
-    ]
+    if len(groups) != len(scores):
+        raise ValueError(f"got {len(groups)} groups for {len(scores)} scores")
+    codes, names = _group_codes(groups, ~np.isnan(scores))
+    known = np.flatnonzero(codes >= 0)
+    # Rated members grouped, in member order within each group.
+    by_group = known[np.argsort(codes[known], kind="stable")]
+    counts = np.bincount(codes[known], minlength=len(names))
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    first = np.full(len(names), len(codes), dtype=np.int64)
+    first[counts > 0] = by_group[starts[:-1][counts > 0]]
+    # Groups with rated members, in the order in which their first rated member appears.
+    code_of = {
+        names[code]: code
+        for code in np.argsort(first, kind="stable").tolist()
+        if counts[code] > 0
+    }
+    keys = list(code_of) if order is None else [g for g in order if g in code_of]
+    result = []
+    for group in keys:
+        code = code_of[group]
+        if counts[code] >= min_group_size:
+            rated_scores = scores[by_group[starts[code] : starts[code + 1]]]
+            result.append((group, int(counts[code]), float(np.mean(rated_scores))))
+    return result
+
+
+def _group_codes(
+    groups: Sequence[Hashable | None] | np.ndarray, rated: np.ndarray
+) -> tuple[np.ndarray, list[Hashable]]:
+    """Each rated member's group as a code (-1 for unrated members or no group), and the groups."""
+    if isinstance(groups, np.ndarray) and groups.dtype.kind in "iu":
+        values, codes = np.unique(groups, return_inverse=True)
+        names: list[Hashable] = values.tolist()
+    else:
+        names = [group for group in dict.fromkeys(groups) if group is not None]
+        code_of: dict[Hashable | None, int] = {group: code for code, group in enumerate(names)}
+        code_of[None] = -1
+        codes = np.fromiter(map(code_of.__getitem__, groups), dtype=np.int64, count=len(groups))
+    return np.where(rated, codes, -1), names
 
 
 def belonging_by_position(

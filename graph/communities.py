@@ -176,12 +176,30 @@ def community_attribute_shares(
     -----
     O(members + communities * values).
     """
-    labels = np.asarray(membership, dtype=np.int64)
     codes, names = attribute_codes(graph, attribute, values=values)
+    return shares_of_codes(membership, codes, len(names))
+
+
+def shares_of_codes(
+    membership: Sequence[int] | np.ndarray, codes: np.ndarray, n_values: int
+) -> np.ndarray:
+    """:func:`community_attribute_shares` from the members' value codes (-1 for none).
+
+    Examples
+    --------
+    >>> shares_of_codes([0, 0, 1, 1], np.array([0, 1, 1, -1]), 2).tolist()
+    [[0.5, 0.5], [0.0, 1.0]]
+
+    Notes
+    -----
+    O(members + communities * values).
+    """
+    labels = np.asarray(membership, dtype=np.int64)
     n_communities = int(labels.max()) + 1 if len(labels) else 0
     known = codes >= 0
-    counts = np.zeros((n_communities, len(names)), dtype=np.float64)
-    np.add.at(counts, (labels[known], codes[known]), 1.0)
+    counts = np.bincount(
+        labels[known] * n_values + codes[known], minlength=n_communities * n_values
+    ).reshape(n_communities, n_values).astype(np.float64)
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.full_like(counts, np.nan)
     np.divide(counts, totals, out=shares, where=totals > 0)
@@ -216,8 +234,23 @@ def community_attribute_nmi(
     -----
     O(members + communities * values).
     """
-    labels = np.asarray(membership, dtype=np.int64)
     codes, _ = attribute_codes(graph, attribute)
+    return nmi_of_codes(membership, codes)
+
+
+def nmi_of_codes(membership: Sequence[int] | np.ndarray, codes: np.ndarray) -> float:
+    """:func:`community_attribute_nmi` from the members' value codes (-1 for none).
+
+    Examples
+    --------
+    >>> nmi_of_codes([0, 0, 1, 1], np.array([1, 1, 0, 0]))
+    1.0
+
+    Notes
+    -----
+    O(members + communities * values).
+    """
+    labels = np.asarray(membership, dtype=np.int64)
     known = codes >= 0
     if known.sum() < 2:
         return float("nan")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import networkx as nx
 import numpy as np
@@ -68,21 +69,23 @@ class CommunityGraph:
         """
         member_ids = list(member_ids)
         position = {m: i for i, m in enumerate(member_ids)}
-        rows: list[int] = []
-        cols: list[int] = []
-        weights: list[float] = []
-        for edge in edges:
-            a, b = position[edge[0]], position[edge[1]]
-            if a == b:
-                continue
-            rows.append(min(a, b))
-            cols.append(max(a, b))
-            weights.append(float(edge[2]) if len(edge) > 2 else 1.0)
+        edges = list(edges)
+        count = len(edges)
+        # Whole columns at a time (C-level map and fromiter), not one Python step per tie.
+        first = np.fromiter(
+            map(position.__getitem__, map(itemgetter(0), edges)), dtype=np.int64, count=count
+        )
+        second = np.fromiter(
+            map(position.__getitem__, map(itemgetter(1), edges)), dtype=np.int64, count=count
+        )
+        weights = np.fromiter(map(_tie_weight, edges), dtype=np.float64, count=count)
+        kept = first != second
+        first, second = first[kept], second[kept]
         adjacency = symmetric_adjacency(
             len(member_ids),
-            np.asarray(rows, dtype=np.int64),
-            np.asarray(cols, dtype=np.int64),
-            np.asarray(weights, dtype=np.float32),
+            np.minimum(first, second),
+            np.maximum(first, second),
+            weights[kept].astype(np.float32),
         )
         attribute_columns = {
             name: [values.get(m) for m in member_ids] for name, values in (attributes or {}).items()
@@ -139,6 +142,10 @@ class CommunityGraph:
             for r, c, w in zip(upper.row, upper.col, upper.data, strict=True)
         )
         return graph
+
+
+def _tie_weight(edge: tuple[str, str] | tuple[str, str, float]) -> float:
+    return float(edge[2]) if len(edge) > 2 else 1.0
 
 
 def symmetric_adjacency(

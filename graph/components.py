@@ -6,11 +6,12 @@ with 2 isolated members and everyone else connected has 3 components.
 
 from __future__ import annotations
 
+import igraph as ig
 import numpy as np
 from scipy.sparse.csgraph import connected_components
 
 from belonging.graph.community_graph import CommunityGraph
-from belonging.graph.ties import as_igraph, tie_endpoints
+from belonging.graph.ties import as_igraph, kept_view, tie_endpoints
 
 
 def density(graph: CommunityGraph) -> float:
@@ -49,8 +50,11 @@ def component_labels(graph: CommunityGraph) -> np.ndarray:
     -----
     O(members + ties), with ``scipy.sparse.csgraph.connected_components``.
     """
-    n = graph.number_of_members
-    if n == 0:
+    return kept_view(graph, "component_labels", lambda: _component_labels(graph)).copy()
+
+
+def _component_labels(graph: CommunityGraph) -> np.ndarray:
+    if graph.number_of_members == 0:
         return np.zeros(0, dtype=np.int64)
     # On a symmetric matrix strong components are the components, and scipy finds them
     # without first building the transpose.
@@ -143,12 +147,13 @@ def articulation_points(graph: CommunityGraph) -> list[str]:
 
     Notes
     -----
-    O(members + ties), with igraph's depth-first search in C.
+    O(members + ties), with igraph's biconnected components (Hopcroft-Tarjan) in C, found once
+    for cut points, bridges and the core inside :func:`keep_igraph`.
     """
     if graph.number_of_ties == 0:
         return []
-    positions = sorted(as_igraph(graph).articulation_points())
-    return [graph.member_ids[i] for i in positions]
+    _, cut_points = biconnected_blocks(graph)
+    return [graph.member_ids[i] for i in sorted(cut_points)]
 
 
 def bridges(graph: CommunityGraph) -> list[tuple[str, str]]:
@@ -166,15 +171,48 @@ def bridges(graph: CommunityGraph) -> list[tuple[str, str]]:
 
     Notes
     -----
-    O(members + ties), with igraph's depth-first search in C.
+    O(members + ties), with igraph's biconnected components (Hopcroft-Tarjan) in C, found once
+    for cut points, bridges and the core inside :func:`keep_igraph`.
     """
     if graph.number_of_ties == 0:
         return []
     ties = tie_endpoints(graph)
-    edge_ids = np.sort(np.asarray(as_igraph(graph).bridges(), dtype=np.int64))
+    # A bridge is a block of its own, and a block of one tie is a bridge.
+    blocks, _ = biconnected_blocks(graph)
+    edge_ids = np.sort(np.array([tree[0] for tree in blocks if len(tree) == 1], dtype=np.int64))
     return [
         (graph.member_ids[ties.rows[e]], graph.member_ids[ties.cols[e]]) for e in edge_ids.tolist()
     ]
+
+
+def biconnected_blocks(graph: CommunityGraph) -> tuple[list[list[int]], list[int]]:
+    """The biconnected blocks and the articulation points, from one depth-first search.
+
+    Each block is given by the tie ids (positions in :func:`tie_endpoints`) of a spanning tree
+    of it, so a block of ``k`` members lists ``k - 1`` ties; articulation points are member
+    positions, in no particular order. Inside :func:`keep_igraph` the search runs once per graph
+    and its lists are shared: do not modify them.
+
+    Examples
+    --------
+    >>> g = CommunityGraph.from_edges(
+    ...     ["a", "b", "c", "d"], [("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")]
+    ... )
+    >>> blocks, cut_points = biconnected_blocks(g)
+    >>> sorted(len(tree) for tree in blocks), cut_points
+    ([1, 2], [2])
+
+    Notes
+    -----
+    O(members + ties), with igraph's biconnected components (Hopcroft-Tarjan) in C.
+    """
+    if graph.number_of_ties == 0:
+        return [], []
+    return kept_view(
+        graph,
+        "biconnected_blocks",
+        lambda: ig.GraphBase.biconnected_components(as_igraph(graph), True),
+    )
 
 
 def relabel_by_size(labels: np.ndarray) -> np.ndarray:

@@ -100,7 +100,7 @@ def tie_counts_between_groups(
     O(members + ties + values ** 2).
     """
     codes, names = attribute_codes(graph, attribute, values=values)
-    return _tie_counts(graph, codes, len(names))
+    return tie_counts_of_codes(graph, codes, len(names))
 
 
 def attribute_mixing_matrix(
@@ -172,9 +172,28 @@ def attribute_assortativity(graph: CommunityGraph, attribute: str | Sequence[str
     -----
     O(members + ties + values ** 2).
     """
-    mixing = attribute_mixing_matrix(graph, attribute, normalized=True)
-    if mixing.sum() == 0:
+    codes, names = attribute_codes(graph, attribute)
+    return assortativity_of_counts(tie_counts_of_codes(graph, codes, len(names)))
+
+
+def assortativity_of_counts(counts: np.ndarray) -> float:
+    """:func:`attribute_assortativity` from the tie counts of :func:`tie_counts_between_groups`.
+
+    Examples
+    --------
+    >>> round(assortativity_of_counts(np.array([[1, 1], [1, 1]])), 4)
+    0.3333
+
+    Notes
+    -----
+    O(values ** 3).
+    """
+    ties = counts.astype(np.float64)
+    mixing = ties + np.diag(np.diag(ties))
+    total = mixing.sum()
+    if total == 0:
         return float("nan")
+    mixing = mixing / total
     expected = float((mixing @ mixing).sum())
     if expected >= 1.0:
         return float("nan")
@@ -204,12 +223,27 @@ def ei_index(graph: CommunityGraph, attribute: str | Sequence[str | None]) -> fl
     -----
     O(members + ties).
     """
-    codes, _ = attribute_codes(graph, attribute)
-    first, second = _coded_ties(graph, codes)
-    if len(first) == 0:
+    codes, names = attribute_codes(graph, attribute)
+    return ei_index_of_counts(tie_counts_of_codes(graph, codes, len(names)))
+
+
+def ei_index_of_counts(counts: np.ndarray) -> float:
+    """:func:`ei_index` from the tie counts of :func:`tie_counts_between_groups`.
+
+    Examples
+    --------
+    >>> ei_index_of_counts(np.array([[1, 1], [1, 1]]))
+    -0.3333333333333333
+
+    Notes
+    -----
+    O(values ** 2).
+    """
+    internal = int(np.trace(counts))
+    total = int(np.triu(counts).sum())
+    if total == 0:
         return float("nan")
-    external = int(np.count_nonzero(first != second))
-    internal = len(first) - external
+    external = total - internal
     return (external - internal) / (external + internal)
 
 
@@ -242,7 +276,7 @@ def group_ei_index(
     O(members + ties + values ** 2).
     """
     codes, names = attribute_codes(graph, attribute, values=values)
-    ties = _tie_counts(graph, codes, len(names))
+    ties = tie_counts_of_codes(graph, codes, len(names))
     internal = np.diag(ties).astype(np.float64)
     external = ties.sum(axis=1) - internal
     total = internal + external
@@ -280,8 +314,19 @@ def merge_small_groups(
     return [replacement if value in small else value for value in attribute]
 
 
-def _tie_counts(graph: CommunityGraph, codes: np.ndarray, size: int) -> np.ndarray:
-    """Symmetric ``size x size`` tie counts between coded groups, each tie once."""
+def tie_counts_of_codes(graph: CommunityGraph, codes: np.ndarray, size: int) -> np.ndarray:
+    """:func:`tie_counts_between_groups` from the members' value codes (-1 for none).
+
+    Examples
+    --------
+    >>> g = CommunityGraph.from_edges(list("abc"), [("a", "b"), ("b", "c")])
+    >>> tie_counts_of_codes(g, np.array([0, 0, 1]), 2).tolist()
+    [[1, 1], [1, 0]]
+
+    Notes
+    -----
+    O(ties + size ** 2).
+    """
     first, second = _coded_ties(graph, codes)
     counts = np.bincount(first * size + second, minlength=size * size).reshape(size, size)
     return (counts + counts.T - np.diag(np.diag(counts))).astype(np.int64)

@@ -18,26 +18,27 @@ from typing import Any
 
 import numpy as np
 
-from belonging.graph.at_risk import at_risk_members
+from belonging.graph.at_risk import AT_RISK_REASONS, at_risk_positions
 from belonging.graph.belonging import belonging_scores as scores_by_member
 from belonging.graph.belonging import mean_score_by_group, member_positions
 from belonging.graph.brokers import betweenness_centrality
 from belonging.graph.clustering import average_clustering
 from belonging.graph.communities import (
-    community_attribute_nmi,
-    community_attribute_shares,
     leiden_communities,
     modularity,
+    nmi_of_codes,
+    shares_of_codes,
 )
 from belonging.graph.community_graph import CommunityGraph, symmetric_adjacency
 from belonging.graph.components import articulation_points, bridges, component_labels, density, isolates
 from belonging.graph.mixing import (
     OTHER,
-    attribute_assortativity,
+    assortativity_of_counts,
+    attribute_codes,
     attribute_column,
-    ei_index,
+    ei_index_of_counts,
     merge_small_groups,
-    tie_counts_between_groups,
+    tie_counts_of_codes,
 )
 from belonging.graph.ties import keep_igraph
 
@@ -137,13 +138,17 @@ def silo_report(
     Notes
     -----
     Dominated by Leiden (about linear in ties per pass) and betweenness (O(pivots * ties),
-    kept within :data:`BETWEENNESS_BUDGET`); about ten seconds on one core for 100k members and
-    1M ties, with the igraph view built once for the whole report.
+    kept within :data:`BETWEENNESS_BUDGET`); about four seconds of CPU on one core for 100k
+    members and 1M ties. The report runs inside :func:`keep_igraph`, so the igraph view, the tie
+    arrays, the components and the biconnected blocks are each computed once for all of it.
     """
     if isinstance(attributes, str):
         attributes = [attributes]
-    names = list(dict.fromkeys(attributes))
-    columns = {name: attribute_column(graph, name) for name in names}
+    # Small groups pooled as ``other`` (or left out), by attribute name.
+    merged = {
+        name: merge_small_groups(attribute_column(graph, name), min_group_size=min_group_size)
+        for name in dict.fromkeys(attributes)
+    }
     n = graph.number_of_members
     n_ties = graph.number_of_ties
 
@@ -153,59 +158,25 @@ def silo_report(
     if pivots is not None and pivots >= n:
         pivots = None
 
-    # Leiden, clustering, betweenness, cut points, bridges and the core share one igraph view.
+    # Leiden, clustering, betweenness, cut points, bridges and the core share one igraph view,
+    # and every metric shares the tie arrays, the components and the biconnected blocks.
     with keep_igraph(graph):
-        membership = leiden_communities(graph, seed=seed)
-        clustering = average_clustering(graph)
-        scores = betweenness_centrality(graph, k=pivots, seed=seed)
-        cut_points = articulation_points(graph)
-        bridge_ties = bridges(graph)
-        at_risk = at_risk_members(graph)
-
-    empty = np.zeros(0, dtype=np.int64)
-    component_sizes = np.bincount(component_labels(graph)) if n else empty
-    community_sizes = np.bincount(membership) if n else empty
-    lonely = isolates(graph)
-    communities: dict[str, Any] = {
-        "count": int(np.count_nonzero(community_sizes >= 2)),
-        "modularity": _number(modularity(graph, membership)),
-        "sizes": [int(s) for s in community_sizes[community_sizes >= 2][:LISTED_SIZES]],
-        "singletons": int(np.count_nonzero(community_sizes == 1)),
-        "algorithm": "leiden",
-    }
-    if include_members:
-        communities["members"] = dict(zip(graph.member_ids, membership.tolist(), strict=True))
-
-    report: dict[str, Any] = {
-        "members": n,
-        "connections": n_ties,
-        "density": density(graph),
-        "average_clustering": _number(clustering),
-        "components": {
-            "count": len(component_sizes),
-            "largest_share": _number(component_sizes[0] / n) if n else None,
-            "sizes": [int(s) for s in component_sizes[:LISTED_SIZES]],
-        },
-        "isolates": {"count": len(lonely), "member_ids": lonely},
-        "communities": communities,
-        "articulation_points": {"count": len(cut_points), "member_ids": cut_points},
-        "bridges": {"count": len(bridge_ties), "ties": [[a, b] for a, b in bridge_ties]},
-        "brokers": [
-            {"member_id": graph.member_ids[i], "betweenness": float(scores[i])}
-            for i in np.argsort(-scores, kind="stable")[:top_brokers].tolist()
-            if scores[i] > 0
-        ],
-        "at_risk": [member._asdict() for member in at_risk],
-        "attributes": {
-            name: _attribute_section(graph, columns[name], membership, min_group_size)
-            for name in names
-        },
-    }
-    if belonging_scores is not None:
-        ratings = scores_by_member(graph, belonging_scores)
-        report["belonging"] = _belonging_section(
-            graph, ratings, membership, columns, min_group_size
+        report, membership = _graph_sections(
+            graph,
+            merged,
+            pivots=pivots,
+            seed=seed,
+            min_group_size=min_group_size,
+            top_brokers=top_brokers,
         )
+        if include_members:
+            members = dict(zip(graph.member_ids, membership.tolist(), strict=True))
+            report["communities"]["members"] = members
+        if belonging_scores is not None:
+            ratings = scores_by_member(graph, belonging_scores)
+            report["belonging"] = _belonging_section(
+                graph, ratings, membership, merged, min_group_size
+            )
     report["parameters"] = {
         "min_group_size": min_group_size,
         "seed": seed,
@@ -352,22 +323,97 @@ def default_betweenness_pivots(n_members: int, n_ties: int) -> int | None:
     return min(n_members, max(MIN_BETWEENNESS_PIVOTS, BETWEENNESS_BUDGET // steps_per_source))
 
 
+def _graph_sections(
+    graph: CommunityGraph,
+    merged: Mapping[str, Sequence[str | None]],
+    *,
+    pivots: int | None,
+    seed: int,
+    min_group_size: int,
+    top_brokers: int,
+) -> tuple[dict[str, Any], np.ndarray]:
+    """The report's sections from the graph and attributes, and the community of each member."""
+    n = graph.number_of_members
+    n_ties = graph.number_of_ties
+    empty = np.zeros(0, dtype=np.int64)
+    membership = leiden_communities(graph, seed=seed)
+    clustering = average_clustering(graph)
+    scores = betweenness_centrality(graph, k=pivots, seed=seed)
+    cut_points = articulation_points(graph)
+    bridge_ties = bridges(graph)
+    at_risk = _at_risk_section(graph)
+    component_sizes = np.bincount(component_labels(graph)) if n else empty
+    community_sizes = np.bincount(membership) if n else empty
+    lonely = isolates(graph)
+    communities: dict[str, Any] = {
+        "count": int(np.count_nonzero(community_sizes >= 2)),
+        "modularity": _number(modularity(graph, membership)),
+        "sizes": [int(s) for s in community_sizes[community_sizes >= 2][:LISTED_SIZES]],
+        "singletons": int(np.count_nonzero(community_sizes == 1)),
+        "algorithm": "leiden",
+    }
+    report: dict[str, Any] = {
+        "members": n,
+        "connections": n_ties,
+        "density": density(graph),
+        "average_clustering": _number(clustering),
+        "components": {
+            "count": len(component_sizes),
+            "largest_share": _number(component_sizes[0] / n) if n else None,
+            "sizes": [int(s) for s in component_sizes[:LISTED_SIZES]],
+        },
+        "isolates": {"count": len(lonely), "member_ids": lonely},
+        "communities": communities,
+        "articulation_points": {"count": len(cut_points), "member_ids": cut_points},
+        "bridges": {"count": len(bridge_ties), "ties": [[a, b] for a, b in bridge_ties]},
+        "brokers": [
+            {"member_id": graph.member_ids[i], "betweenness": float(scores[i])}
+            for i in np.argsort(-scores, kind="stable")[:top_brokers].tolist()
+            if scores[i] > 0
+        ],
+        "at_risk": at_risk,
+        "attributes": {
+            name: _attribute_section(
+                graph, attribute_column(graph, name), column, membership, min_group_size
+            )
+            for name, column in merged.items()
+        },
+    }
+    return report, membership
+
+
+def _at_risk_section(graph: CommunityGraph) -> list[dict[str, str | None]]:
+    """``at_risk_members`` as dicts, built from positions without a tuple per member."""
+    order, reason, via = at_risk_positions(graph)
+    ids = graph.member_ids
+    return [
+        {
+            "member_id": ids[i],
+            "reason": AT_RISK_REASONS[r],
+            "via": ids[v] if v >= 0 else None,
+        }
+        for i, r, v in zip(order.tolist(), reason[order].tolist(), via[order].tolist(), strict=True)
+    ]
+
+
 def _attribute_section(
     graph: CommunityGraph,
     column: Sequence[str | None],
+    merged: Sequence[str | None],
     membership: np.ndarray,
     min_group_size: int,
 ) -> dict[str, Any]:
-    merged = merge_small_groups(column, min_group_size=min_group_size)
     groups = _group_order(merged)
-    ties = tie_counts_between_groups(graph, merged, values=groups)
-    member_counts = Counter(value for value in merged if value is not None)
+    merged_codes, _ = attribute_codes(graph, merged, values=groups)
+    ties = tie_counts_of_codes(graph, merged_codes, len(groups))
+    has_value = merged_codes >= 0
+    member_counts = np.bincount(merged_codes[has_value], minlength=len(groups))
     internal = np.diag(ties)
     external = ties.sum(axis=1) - internal
     group_rows = [
         {
             "value": value,
-            "members": member_counts[value],
+            "members": int(member_counts[i]),
             "internal_ties": int(internal[i]),
             "external_ties": int(external[i]),
             "ei_index": _ratio(int(external[i]) - int(internal[i]), int(external[i] + internal[i])),
@@ -376,10 +422,8 @@ def _attribute_section(
     ]
 
     community_sizes = np.bincount(membership) if len(membership) else np.zeros(0, dtype=np.int64)
-    shown = [c for c in range(len(community_sizes)) if community_sizes[c] >= min_group_size]
-    shown = shown[:LISTED_SIZES]
-    shares = community_attribute_shares(graph, membership, merged, values=groups)
-    has_value = np.array([value is not None for value in merged], dtype=bool)
+    shown = np.flatnonzero(community_sizes >= min_group_size)[:LISTED_SIZES].tolist()
+    shares = shares_of_codes(membership, merged_codes, len(groups))
     with_value = np.bincount(membership[has_value], minlength=len(community_sizes))
     by_community = [
         {
@@ -394,18 +438,21 @@ def _attribute_section(
         }
         for c in shown
     ]
-    had_value = np.array([value is not None for value in column], dtype=bool)
+    # Assortativity, E-I index and NMI over the real values (sorted), not the pooled ones.
+    codes, values = attribute_codes(graph, column)
+    value_ties = tie_counts_of_codes(graph, codes, len(values))
+    had_value = codes >= 0
     return {
         "members_with_value": int(had_value.sum()),
         # Members whose value is held by too few others to show, even pooled.
         "members_not_broken_out": int((had_value & ~has_value).sum()),
         "ties_with_values": int(np.triu(ties).sum()),
-        "assortativity": _number(attribute_assortativity(graph, column)),
-        "ei_index": _number(ei_index(graph, column)),
+        "assortativity": _number(assortativity_of_counts(value_ties)),
+        "ei_index": _number(ei_index_of_counts(value_ties)),
         "groups": group_rows,
         "mixing": {"values": groups, "matrix": ties.tolist()},
         "communities_by_value": by_community,
-        "nmi": _number(community_attribute_nmi(graph, membership, column)),
+        "nmi": _number(nmi_of_codes(membership, codes)),
     }
 
 
@@ -413,17 +460,16 @@ def _belonging_section(
     graph: CommunityGraph,
     scores: np.ndarray,
     membership: np.ndarray,
-    columns: Mapping[str, Sequence[str | None]],
+    merged: Mapping[str, Sequence[str | None]],
     min_group_size: int,
 ) -> dict[str, Any]:
     rated = scores[~np.isnan(scores)]
     by_attribute = {}
-    for name, column in columns.items():
-        merged = merge_small_groups(column, min_group_size=min_group_size)
+    for name, column in merged.items():
         by_attribute[name] = [
             {"value": value, "members_scored": count, "mean": mean}
             for value, count, mean in mean_score_by_group(
-                scores, merged, min_group_size=min_group_size, order=_group_order(merged)
+                scores, column, min_group_size=min_group_size, order=_group_order(column)
             )
         ]
     return {
@@ -442,7 +488,7 @@ def _belonging_section(
             {"community": community, "members_scored": count, "mean": mean}
             for community, count, mean in mean_score_by_group(
                 scores,
-                membership.tolist(),
+                membership,
                 min_group_size=min_group_size,
                 order=range(int(membership.max()) + 1 if len(membership) else 0),
             )

@@ -4,16 +4,18 @@
 in CSR order. ``as_igraph`` builds an undirected ``igraph.Graph`` whose edge ``e`` is tie ``e`` of
 ``tie_endpoints``. Building it is the slow part of several metrics, so inside ``keep_igraph`` (as
 in one silo report) it is built once per ``CommunityGraph`` and shared (and rebuilt if
-``adjacency`` is replaced).
+``adjacency`` is replaced). The same holds for the other views several metrics of one report
+read (the tie arrays, the components, the biconnected blocks): :func:`kept_view` computes each
+once per kept graph.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import igraph as ig
 import numpy as np
@@ -33,6 +35,8 @@ class TieEndpoints(NamedTuple):
 def tie_endpoints(graph: CommunityGraph) -> TieEndpoints:
     """The upper triangle of ``graph.adjacency`` as three aligned arrays.
 
+    Inside :func:`keep_igraph` the arrays are computed once, shared and read-only.
+
     Examples
     --------
     >>> g = CommunityGraph.from_edges(["a", "b", "c"], [("b", "a", 2.0), ("b", "c")])
@@ -44,7 +48,10 @@ def tie_endpoints(graph: CommunityGraph) -> TieEndpoints:
     -----
     O(members + ties) time and memory.
     """
-    adjacency = graph.adjacency
+    return kept_view(graph, "tie_endpoints", lambda: _tie_endpoints(graph.adjacency))
+
+
+def _tie_endpoints(adjacency: sp.csr_array) -> TieEndpoints:
     n = adjacency.shape[0]
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(adjacency.indptr))
     cols = adjacency.indices.astype(np.int64)
@@ -52,11 +59,57 @@ def tie_endpoints(graph: CommunityGraph) -> TieEndpoints:
     return TieEndpoints(rows[upper], cols[upper], adjacency.data[upper].astype(np.float64))
 
 
-_IGRAPH_CACHE: weakref.WeakKeyDictionary[CommunityGraph, tuple[sp.csr_array, ig.Graph]] = (
-    weakref.WeakKeyDictionary()
-)
+class _KeptViews:
+    """Views of one adjacency matrix, by name, kept while someone holds ``keep_igraph``."""
+
+    def __init__(self, adjacency: sp.csr_array) -> None:
+        self.adjacency = adjacency
+        self.views: dict[str, Any] = {}
+
+
+_IGRAPH_CACHE: weakref.WeakKeyDictionary[CommunityGraph, _KeptViews] = weakref.WeakKeyDictionary()
 _IGRAPH_KEEPERS: weakref.WeakKeyDictionary[CommunityGraph, int] = weakref.WeakKeyDictionary()
 _IGRAPH_CACHE_LOCK = threading.Lock()
+
+View = TypeVar("View")
+
+
+def kept_view(graph: CommunityGraph, name: str, compute: Callable[[], View]) -> View:
+    """``compute()``, computed once per graph and ``name`` inside :func:`keep_igraph`.
+
+    Outside ``keep_igraph`` (or once ``graph.adjacency`` is replaced) it simply calls
+    ``compute``. A kept view is shared by every caller, so it must not be modified; numpy arrays
+    in it are made read-only.
+
+    Examples
+    --------
+    >>> g = CommunityGraph.from_edges(["a", "b"], [("a", "b")])
+    >>> with keep_igraph(g):
+    ...     tie_endpoints(g) is tie_endpoints(g)
+    True
+    >>> tie_endpoints(g) is tie_endpoints(g)
+    False
+    """
+    with _IGRAPH_CACHE_LOCK:
+        kept = _IGRAPH_CACHE.get(graph)
+        if kept is not None and kept.adjacency is graph.adjacency and name in kept.views:
+            return kept.views[name]
+    view = compute()
+    with _IGRAPH_CACHE_LOCK:
+        if _IGRAPH_KEEPERS.get(graph, 0) > 0:
+            _freeze(view)
+            kept = _IGRAPH_CACHE.get(graph)
+            if kept is None or kept.adjacency is not graph.adjacency:
+                kept = _IGRAPH_CACHE[graph] = _KeptViews(graph.adjacency)
+            view = kept.views.setdefault(name, view)
+    return view
+
+
+def _freeze(view: object) -> None:
+    """Make the numpy arrays of a shared view (an array or a tuple of them) read-only."""
+    for part in view if isinstance(view, tuple) else (view,):
+        if isinstance(part, np.ndarray):
+            part.setflags(write=False)
 
 
 def as_igraph(graph: CommunityGraph) -> ig.Graph:
@@ -76,18 +129,15 @@ def as_igraph(graph: CommunityGraph) -> ig.Graph:
     -----
     O(members + ties); about a second per million ties, spent converting to igraph's C arrays.
     """
-    with _IGRAPH_CACHE_LOCK:
-        cached = _IGRAPH_CACHE.get(graph)
-        if cached is not None and cached[0] is graph.adjacency:
-            return cached[1]
+    return kept_view(graph, "igraph", lambda: _igraph_view(graph))
+
+
+def _igraph_view(graph: CommunityGraph) -> ig.Graph:
     ties = tie_endpoints(graph)
     # A list of tuples converts about twice as fast as a 2-column array or a list of lists.
     edges = list(zip(ties.rows.tolist(), ties.cols.tolist(), strict=True))
     converted = ig.Graph(n=graph.number_of_members, edges=edges, directed=False)
     converted.es["weight"] = ties.weights.tolist()
-    with _IGRAPH_CACHE_LOCK:
-        if _IGRAPH_KEEPERS.get(graph, 0) > 0:
-            _IGRAPH_CACHE[graph] = (graph.adjacency, converted)
     return converted
 
 
@@ -95,7 +145,8 @@ def as_igraph(graph: CommunityGraph) -> ig.Graph:
 def keep_igraph(graph: CommunityGraph) -> Iterator[None]:
     """Within the block, :func:`as_igraph` builds ``graph``'s igraph view once and reuses it.
 
-    The view takes several times the memory of the sparse graph (igraph's edge and index
+    So do :func:`tie_endpoints` and every other :func:`kept_view` of the graph. The igraph view
+    takes several times the memory of the sparse graph (igraph's edge and index
     arrays plus the weights), so it is only kept while someone asks for it several times, such
     as during one silo report, and dropped afterwards.
     Blocks may nest and run in several threads.

@@ -6,7 +6,14 @@ import networkx as nx
 import numpy as np
 from graph_cases import as_community, random_community, string_nodes
 
-from belonging.graph import AtRiskMember, CommunityGraph, at_risk_members, core_members
+from belonging.graph import (
+    AtRiskMember,
+    CommunityGraph,
+    at_risk_members,
+    at_risk_positions,
+    core_members,
+)
+from belonging.graph.at_risk import AT_RISK_REASONS
 
 SQUARE = [("a", "b"), ("b", "c"), ("c", "d"), ("d", "a")]
 
@@ -67,3 +74,19 @@ def test_members_at_risk_through_one_member_lose_the_core_without_that_member(
             without = graph.subgraph(set(graph) - {member.via})
             assert not nx.node_connected_component(without, member.member_id) & core
     assert set(graph) - {member.member_id for member in at_risk} <= core
+
+
+def test_at_risk_positions_give_the_members_reasons_and_via_of_at_risk_members(
+    random_seed: int,
+) -> None:
+    g = as_community(string_nodes(random_community(random_seed, members=80, p=0.04)))
+    order, reason, via = at_risk_positions(g)
+    assert [
+        AtRiskMember(
+            g.member_ids[i],
+            AT_RISK_REASONS[reason[i]],
+            g.member_ids[via[i]] if via[i] >= 0 else None,
+        )
+        for i in order.tolist()
+    ] == at_risk_members(g)
+    assert set(np.flatnonzero(reason >= 0).tolist()) == set(order.tolist())

@@ -9,12 +9,16 @@ from graph_cases import as_community, karate_club, random_community, two_triangl
 
 from belonging.graph import (
     CommunityGraph,
+    assortativity_of_counts,
     attribute_assortativity,
+    attribute_codes,
     attribute_mixing_matrix,
     ei_index,
+    ei_index_of_counts,
     group_ei_index,
     merge_small_groups,
     tie_counts_between_groups,
+    tie_counts_of_codes,
 )
 
 
@@ -103,3 +107,20 @@ def test_values_held_by_fewer_than_k_members_are_pooled_as_other() -> None:
 def test_a_pool_smaller_than_k_is_not_broken_out() -> None:
     values = ["x"] * 5 + ["y"] * 2 + ["z", None]
     assert merge_small_groups(values, min_group_size=5) == ["x"] * 5 + [None] * 4
+
+
+def test_assortativity_and_ei_index_from_tie_counts_equal_the_graph_functions(
+    random_seed: int,
+) -> None:
+    g = as_community(random_community(random_seed), ("team",))
+    codes, values = attribute_codes(g, "team")
+    counts = tie_counts_of_codes(g, codes, len(values))
+    assert counts.tolist() == tie_counts_between_groups(g, "team").tolist()
+    assert assortativity_of_counts(counts) == attribute_assortativity(g, "team")
+    assert ei_index_of_counts(counts) == ei_index(g, "team")
+
+
+def test_counts_without_ties_give_no_assortativity_or_ei_index() -> None:
+    empty = np.zeros((2, 2), dtype=np.int64)
+    assert np.isnan(assortativity_of_counts(empty))
+    assert np.isnan(ei_index_of_counts(empty))

@@ -12,10 +12,13 @@ from graph_cases import as_community, karate_club, random_community, two_triangl
 
 from belonging.graph import (
     CommunityGraph,
+    attribute_codes,
     community_attribute_nmi,
     community_attribute_shares,
     leiden_communities,
     modularity,
+    nmi_of_codes,
+    shares_of_codes,
 )
 
 
@@ -113,3 +116,14 @@ def test_leiden_gives_the_same_communities_when_run_from_several_threads() -> No
     with ThreadPoolExecutor(max_workers=3) as pool:
         found = list(pool.map(lambda seed: leiden_communities(g, seed=seed).tolist(), range(6)))
     assert found == expected
+
+
+def test_shares_and_nmi_from_codes_equal_the_graph_functions(random_seed: int) -> None:
+    g = as_community(random_community(random_seed), ("team",))
+    membership = leiden_communities(g, seed=random_seed)
+    codes, values = attribute_codes(g, "team")
+    np.testing.assert_array_equal(
+        shares_of_codes(membership, codes, len(values)),
+        community_attribute_shares(g, membership, "team"),
+    )
+    assert nmi_of_codes(membership, codes) == community_attribute_nmi(g, membership, "team")

@@ -10,14 +10,17 @@ from graph_cases import as_community, random_community, string_nodes
 from belonging.graph import (
     CommunityGraph,
     articulation_points,
+    biconnected_blocks,
     bridges,
     component_labels,
     component_sizes,
     density,
     isolates,
+    keep_igraph,
     largest_component_share,
     number_of_components,
     relabel_by_size,
+    tie_endpoints,
 )
 
 
@@ -93,3 +96,31 @@ def test_empty_community_has_no_components_and_zero_density() -> None:
 
 def test_relabel_by_size_numbers_the_largest_group_zero_and_breaks_ties_by_first_member() -> None:
     assert relabel_by_size(np.array([5, 9, 9, 5, 2, 2])).tolist() == [0, 1, 1, 0, 2, 2]
+
+
+def test_biconnected_blocks_equal_networkx(real_graph: nx.Graph) -> None:
+    g = as_community(real_graph)
+    ties = tie_endpoints(g)
+    blocks, cut_points = biconnected_blocks(g)
+    members = {
+        frozenset(g.member_ids[i] for i in np.union1d(ties.rows[tree], ties.cols[tree]))
+        for tree in blocks
+    }
+    expected = {
+        frozenset(str(node) for node in block) for block in nx.biconnected_components(real_graph)
+    }
+    assert members == expected
+    assert {g.member_ids[i] for i in cut_points} == {
+        str(node) for node in nx.articulation_points(real_graph)
+    }
+
+
+def test_cut_points_and_bridges_are_the_same_inside_keep_igraph(random_seed: int) -> None:
+    g = as_community(random_community(random_seed))
+    outside = (articulation_points(g), bridges(g))
+    with keep_igraph(g):
+        assert (articulation_points(g), bridges(g)) == outside
+
+
+def test_a_community_without_ties_has_no_blocks() -> None:
+    assert biconnected_blocks(CommunityGraph.from_edges(list("ab"), [])) == ([], [])
