@@ -13,7 +13,10 @@ seeded synthetic community (default 100k members, 1M ties) with COPY, then measu
 * memory of all service processes above their idle memory, as proportional set size (shared
   mapped pages counted once across processes; target: at most 250 MB at 1M ties);
 * write-to-suggestion freshness: a member is created with one tie and asks at once; the time
-  from the first write to suggestions naming their friend's ties (target: p99 at most 1 s).
+  from the first write to suggestions naming their friend's ties (target: p99 at most 1 s);
+* the organiser's silo report over HTTP (the build stores it), and then, in this process, the
+  silo report as the service computes it beside a networkx pipeline doing the same work on the
+  same community (``bench/report_speed.py``; target at least 10x; ``--no-networkx`` skips it).
 
     .venv/bin/python bench/serving.py [--quick] [--members N --ties M]
 
@@ -43,7 +46,11 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import ADMIN, Service, service  # noqa: E402
+from report_speed import Timings, belonging_ratings, networkx_pipeline  # noqa: E402
 from suggestion_http import load, percentiles  # noqa: E402
+from synthetic import synthetic_community  # noqa: E402
+
+from belonging.graph import CommunityGraph, default_betweenness_pivots, silo_report  # noqa: E402
 
 # What the issue measured before this design, from outside, at 100k members / 1M ties, one process.
 BASELINE = {
@@ -133,6 +140,35 @@ def wrk(running: Service, path_or_script: str, seconds: int) -> Load:
                 1000 * database_spent / count if database else None)
 
 
+@dataclass(frozen=True)
+class ReportTimes:
+    """The silo report as the service computes it, and the networkx pipeline doing the same work,
+    on the same community: wall-clock and CPU seconds of each."""
+
+    ours: float
+    ours_cpu: float
+    networkx: float
+    networkx_cpu: float
+
+
+def report_beside_networkx(members: int, ties: int) -> ReportTimes:
+    """Build the benched community again (same generator, same seed) and time both in this process."""
+    graph = synthetic_community(members, ties, seed=0).graph
+    ratings = belonging_ratings(graph, 0)
+    fresh = CommunityGraph(graph.member_ids, graph.adjacency, graph.attributes)
+    started, started_cpu = time.perf_counter(), time.process_time()
+    # As service/reports.compute calls it: every attribute, groups under k pooled, ratings too.
+    silo_report(fresh, sorted(fresh.attributes), min_group_size=5, include_members=False,
+                belonging_scores=ratings, seed=0)
+    ours, ours_cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    del fresh
+    timings = Timings()
+    pivots = default_betweenness_pivots(graph.number_of_members, graph.number_of_ties)
+    started, started_cpu = time.perf_counter(), time.process_time()
+    networkx_pipeline(graph, pivots, 0, timings)
+    return ReportTimes(ours, ours_cpu, time.perf_counter() - started, time.process_time() - started_cpu)
+
+
 def cpu_per_request(load: Load) -> str:
     database = "-" if load.database_ms is None else f"{load.database_ms:.2f}"
     return f"{load.service_ms:.2f} / {database}"
@@ -167,6 +203,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int)
     parser.add_argument("--seconds", type=int, help="of each wrk run")
     parser.add_argument("--newcomers", type=int, help="members created for the freshness measure")
+    parser.add_argument("--no-networkx", action="store_true",
+                        help="skip the networkx pipeline beside the silo report (minutes at full size)")
     args = parser.parse_args()
     members = args.members or (10_000 if args.quick else 100_000)
     ties = args.ties or (100_000 if args.quick else 1_000_000)
@@ -229,6 +267,14 @@ def main() -> None:
         ready = wrk(running, "/readyz", seconds)
         serving_pss, serving_rss = memory_mb(running, "serving")
 
+        # The organiser's silo report from outside, before any write: the build holds it.
+        organiser = {"Authorization": f"Bearer {keys['organiser_key']}"}
+        with httpx.Client(base_url=base, timeout=600) as client:
+            started = time.perf_counter()
+            report = client.get("/v1/communities/synthetic/reports/silos", headers=organiser)
+            report_seconds = time.perf_counter() - started
+        report_answer = f"{report_seconds:.2f}" if report.status_code == 200 else f"HTTP {report.status_code}"
+
         fresh_times, served_from_friend = [], 0
         with httpx.Client(base_url=base, timeout=600) as client:
             for k in range(newcomers):
@@ -245,6 +291,8 @@ def main() -> None:
                 served_from_friend += any(r["kind"] == "mutual_connections" for s in response.json()["suggestions"]
                                           for r in s["reasons"])
         rebuilt = [p.name for p in (running.data_dir / "indexes").glob("*/r*")] != [folder.name]
+
+    compared = None if args.no_networkx else report_beside_networkx(members, ties)
 
     s50, s99 = percentiles(suggestion_times)
     h50, h99 = percentiles(health_times)
@@ -277,7 +325,17 @@ def main() -> None:
          f"{b['freshness']}", "<= 1 s"),
         ("  newcomers shown their friend's ties", f"{served_from_friend}/{newcomers}", "-", "-"),
         ("  index rebuilt meanwhile", str(rebuilt), "-", "-"),
+        ("silo report over HTTP (stored with the build), s", report_answer, "-", "-"),
     ]
+    if compared is not None:
+        table += [
+            ("silo report in process, wall / CPU s", f"{compared.ours:.1f} / {compared.ours_cpu:.1f}", "-", "-"),
+            ("networkx pipeline, same work, wall / CPU s", f"{compared.networkx:.1f} / {compared.networkx_cpu:.1f}",
+             "-", "-"),
+            ("  networkx / ours (wall; CPU)",
+             f"{compared.networkx / compared.ours:.0f}x; {compared.networkx_cpu / compared.ours_cpu:.0f}x",
+             "8.1x", ">= 10x"),
+        ]
     print(f"community: {members:,} members, {ties:,} ties; {workers} workers")
     print(f"{'measure':<46} {'now':>15} {'baseline':>10} {'target':>8}")
     for name, now, before, target in table:
