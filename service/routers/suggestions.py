@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from belonging.matching.suggest import Suggestion, suggest_for
+from belonging.service import suggestions
 from belonging.service.deps import (
     KEYED_ROUTE_ERRORS,
     AutocommitConn,
@@ -17,20 +17,13 @@ from belonging.service.deps import (
     PlatformCommunity,
     bad_key,
 )
-from belonging.service.errors import ApiError, conflict, not_found, problem_response, problem_responses
-from belonging.service.keys import KnownKeys
+from belonging.service.errors import conflict, not_found, problem_response, problem_responses
 from belonging.service.params import MemberIdPath, SuggestionIdPath
-from belonging.service.repository import communities, connections
+from belonging.service.repository import connections
 from belonging.service.repository import suggestions as repository
-from belonging.service.schemas import CommunitySettings, Reason, Strict
-from belonging.service.shared_indexes import Missing, SharedIndexes
+from belonging.service.schemas import Reason, Strict
 
 router = APIRouter(prefix="/v1/communities/{slug}", tags=["suggestions"], responses=KEYED_ROUTE_ERRORS)
-# Ask the engine for more than the limit: candidates at their exposure cap, or who opted out,
-# blocked or declined since the index was built, are dropped when the suggestions are recorded.
-HEADROOM = 2
-# Rankings made before the statement that records them finds them out of date, at most.
-ATTEMPTS = 3
 
 
 class SuggestionOut(BaseModel):
@@ -71,62 +64,17 @@ async def get_suggestions(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> Response:
     """People for this member to meet, best first, each with reasons they can understand."""
-    known: KnownKeys = request.app.state.known_keys
-    indexes: SharedIndexes = request.app.state.shared_indexes
-    owner = caller.owner
-    community_id = owner.community_id
-    # In steady state one round trip: the member is ranked on the mapped build as this process
-    # knows them, and one statement checks what the ranking assumed and records. When it finds
-    # the settings or the member changed, the process learns what changed and ranks again. The
-    # last attempt records without those two checks: its ranking is milliseconds old, and the
-    # hard rules are checked as always.
-    for attempt in range(ATTEMPTS):
-        last = attempt == ATTEMPTS - 1
-        settings = CommunitySettings.from_stored(owner.settings)
-        if limit > settings.max_suggestions_per_request:
-            # Refused by the settings this process last saw: read them before refusing.
-            owner = known.resettle(owner, caller.key.key_id, await communities.settings_of(conn, community_id))
-            settings = CommunitySettings.from_stored(owner.settings)
-        if limit > settings.max_suggestions_per_request:
-            raise ApiError(422, "Invalid input", f"limit may be at most {settings.max_suggestions_per_request} "
-                           "(the community's max_suggestions_per_request setting)")
-        asking = await indexes.asking(conn, community_id, member_id)
-        if isinstance(asking.target, Missing):
-            raise not_found(f"member {member_id!r}")
-        index = asking.served.index
-        ranked = suggest_for(index, asking.target, limit=limit * HEADROOM + 5, bridging_weight=settings.bridging_weight)
-        outcome = await repository.record(
-            conn, community_id, member_id, ranked, key_id=caller.key.key_id, secret_hash=owner.secret_hash,
-            settings=None if last else owner.settings, read_at=None if last else asking.read_at, limit=limit,
-            max_exposures=settings.max_exposures_per_week, model_version=index.model_version)
-        if outcome.status == "ok":
-            indexes.behind(community_id, outcome.revision)
-            return _suggestions(member_id, ranked, outcome.recorded, index.model_version, settings)
-        if outcome.status == "unauthorised":
-            known.forget(owner, caller.key.key_id)
-            raise bad_key()
-        if outcome.status == "missing":
-            raise not_found(f"member {member_id!r}")
-        if outcome.status == "settings":
-            assert outcome.settings is not None
-            owner = known.resettle(owner, caller.key.key_id, outcome.settings)
-        else:  # stale: the member changed after the process last read them
-            await indexes.catch_up(conn, community_id, outcome.revision)
-    raise AssertionError("the last attempt checks neither settings nor freshness")
-
-
-def _suggestions(member_id: str, ranked: list[Suggestion], recorded: list[tuple[str, str]], model_version: str,
-                 settings: CommunitySettings) -> Response:
-    """The ``Suggestions`` body, encoded directly (the route's ``response_model`` documents it)."""
-    by_id = {s.member_id: s for s in ranked}
-    rows = []
-    for candidate, suggestion_id in recorded:
-        shown = by_id[candidate]
-        rows.append({"suggestion_id": suggestion_id, "member_id": candidate, "score": round(shown.score, 4),
-                     "reasons": shown.reasons, "crosses_silo": shown.crosses_silo})
-    body = {"member_id": member_id, "suggestions": rows, "model_version": model_version,
-            "settings": {"bridging_weight": settings.bridging_weight,
-                         "max_exposures_per_week": settings.max_exposures_per_week}}
+    try:
+        shown = await suggestions.suggest(conn, request.app.state.known_keys, request.app.state.shared_indexes,
+                                          caller.key.key_id, caller.owner, member_id, limit)
+    except suggestions.RefusedKey:
+        raise bad_key() from None
+    rows = [{"suggestion_id": suggestion_id, "member_id": s.member_id, "score": round(s.score, 4),
+             "reasons": s.reasons, "crosses_silo": s.crosses_silo} for s, suggestion_id in shown.suggestions]
+    body = {"member_id": member_id, "suggestions": rows, "model_version": shown.model_version,
+            "settings": {"bridging_weight": shown.settings.bridging_weight,
+                         "max_exposures_per_week": shown.settings.max_exposures_per_week}}
+    # Encoded here, once: the route's ``response_model`` documents the body.
     return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
                     media_type="application/json")
 
