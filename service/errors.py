@@ -64,8 +64,8 @@ PROBLEM_DESCRIPTIONS = {
     422: "The request is not valid: `detail` and `errors` say which field (or NDJSON line) and what to fix.",
     429: "Too many requests: this key's rate limit is spent, or the same expensive operation already runs in"
          " this community. Wait as `Retry-After` says.",
-    503: "The database cannot be reached right now (restarting, failing over, or every connection busy). Nothing"
-         " was changed; try again after `Retry-After` seconds.",
+    503: "The database could not serve the request right now (restarting, failing over, every connection busy,"
+         " or a transaction it had to cancel). Nothing was changed; try again after `Retry-After` seconds.",
 }
 #: Seconds a client is asked to wait when the database cannot be reached.
 DATABASE_RETRY_AFTER_S = 1
@@ -179,12 +179,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)
     async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        # The connection broke (the server restarted or failed over) or none could be had in time.
-        # The request's transaction, if any, is gone with it: nothing was changed, and the pool
-        # drops a broken connection when it is returned.
+        # The connection broke (the server restarted or failed over), none could be had in time, or
+        # the server cancelled the transaction (a deadlock, a timeout). The request's transaction
+        # is gone with it: nothing was changed, and the pool drops a broken connection when it is
+        # returned.
         log.warning("database unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
-        return problem(503, "Service unavailable", "the database cannot be reached right now; nothing was changed,"
-                       " try again shortly", headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+        return problem(503, "Service unavailable", "the database could not serve this request right now; nothing"
+                       " was changed, try again shortly", headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
