@@ -13,9 +13,11 @@ records:
   and ranks again;
 - the asking member does not exist: 404.
 
-The last of ``ATTEMPTS`` records without the settings and freshness checks: its ranking is
-milliseconds old, and the hard rules (ties, blocks, declines, opt-outs, erasures, the weekly
-exposure cap) are checked by the statement on every attempt, under any concurrency.
+An attempt that kept fewer than the limit from a short ranking is followed by one from a longer
+ranking (``SPARE``). The last of ``ATTEMPTS`` records without the settings and freshness
+checks: its ranking is milliseconds old, and the hard rules (ties, blocks, declines, opt-outs,
+erasures, the weekly exposure cap) are checked by the statement on every attempt, under any
+concurrency.
 """
 
 from __future__ import annotations
@@ -33,8 +35,13 @@ from belonging.service.repository.communities import StoredKey
 from belonging.service.schemas import CommunitySettings
 from belonging.service.shared_indexes import Missing, SharedIndexes
 
-#: Rank more candidates than the limit: candidates at their exposure cap, or who opted out,
-#: blocked or declined since the index was built, are dropped when the suggestions are recorded.
+#: Rank a few more candidates than the limit: candidates at their exposure cap, or who opted
+#: out, blocked or declined since the index was built, are dropped when the suggestions are
+#: recorded. Every ranked candidate costs the statement a lock and a few lookups, so the first
+#: attempt ranks ``limit + SPARE``; when more than ``SPARE`` of them were dropped, the next ranks
+#: ``limit * HEADROOM + 5`` (the suggestions just recorded come back as pending, with the same
+#: ids and no second exposure).
+SPARE = 5
 HEADROOM = 2
 #: Rankings made before the statement that records them finds them out of date, at most.
 ATTEMPTS = 3
@@ -63,6 +70,7 @@ async def suggest(
     :class:`ApiError` for a limit over the community's setting (422) or an unknown member (404).
     """
     community_id = owner.community_id
+    wide = False
     for attempt in range(ATTEMPTS):
         last = attempt == ATTEMPTS - 1
         settings = CommunitySettings.from_stored(owner.settings)
@@ -77,11 +85,15 @@ async def suggest(
         if isinstance(asking.target, Missing):
             raise not_found(f"member {member_id!r}")
         index = asking.served.index
-        ranked = suggest_for(index, asking.target, limit=limit * HEADROOM + 5, bridging_weight=settings.bridging_weight)
+        count = limit * HEADROOM + 5 if wide else limit + SPARE
+        ranked = suggest_for(index, asking.target, limit=count, bridging_weight=settings.bridging_weight)
         outcome = await repository.record(
             conn, community_id, member_id, ranked, key_id=key_id, secret_hash=owner.secret_hash,
             settings=None if last else owner.settings, read_at=None if last else asking.read_at, limit=limit,
             max_exposures=settings.max_exposures_per_week, model_version=index.model_version)
+        if outcome.status == "ok" and len(outcome.recorded) < limit and len(ranked) == count and not (wide or last):
+            wide = True  # more of the best were dropped than spared: go further down the ranking
+            continue
         if outcome.status == "ok":
             indexes.behind(community_id, outcome.revision)
             by_id = {s.member_id: s for s in ranked}

@@ -215,3 +215,23 @@ def test_changed_settings_count_from_the_next_suggestion_request(
                         headers=community.organiser).status_code == 200
     allowed = client.get(community.url("/members/hal/suggestions"), params={"limit": 4}, headers=community.platform)
     assert allowed.status_code == 200, allowed.text
+
+
+def test_a_member_still_gets_a_full_list_when_the_best_candidates_are_at_their_cap(
+    client: TestClient, community: CommunityKeys
+) -> None:
+    # "ask" and "spender" like chess and go, as do the ten "near" members, who therefore rank
+    # first for both; thirty "far" members like chess only.
+    profiles = {m: {"interests": ["chess", "go"]} for m in ("ask", "spender")}
+    profiles |= {f"near{i:02d}": {"interests": ["chess", "go"]} for i in range(10)}
+    profiles |= {f"far{i:02d}": {"interests": ["chess"]} for i in range(30)}
+    body = "\n".join(json.dumps({"member_id": m} | p) for m, p in profiles.items()).encode()
+    assert client.post(community.url("/members/import"), content=body, headers=community.platform).status_code == 200
+    assert client.patch(community.url("/settings"), json={"max_exposures_per_week": 1},
+                        headers=community.organiser).status_code == 200
+    spent = {s["member_id"] for s in suggested(client, community, "spender", limit=15)}
+    assert {f"near{i:02d}" for i in range(10)} <= spent
+    # Every one of "ask"'s ten best is now at the cap: the list comes from further down, full.
+    shown = suggested(client, community, "ask", limit=10)
+    assert len(shown) == 10, [s["member_id"] for s in shown]
+    assert not {s["member_id"] for s in shown} & spent
