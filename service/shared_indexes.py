@@ -6,10 +6,12 @@ brought up to date by a small overlay read from PostgreSQL.
   (one ``listdir``) and switches to it; the one it held is unmapped when the last request using
   it ends.
 * The overlay: the members touched after the build's revision (profile, ties, seats changed,
-  or erased), each as they are now, read from ``community_changes`` when a request sees that
-  the community's revision moved (the key check reads the revision anyway). Only what changed
-  since the overlay's own revision is read, so a write costs the next request one small read in
-  each process, and a request never waits for a build once any build exists.
+  or erased), each as they are now, read from ``community_changes``: in the background when the
+  statement that records a request's suggestions reports a newer revision (:meth:`behind`), and
+  before ranking again when it finds the asking member changed since the overlay's revision
+  (status ``stale``, :meth:`catch_up`) or the member is unknown here. Only what changed since
+  the overlay's own revision is read, and a request never waits for a build once any build
+  exists.
 * Builds run in a process of their own (forked, see ``index_builds.start_build_process``), so their
   CPU never holds a serving process's event loop and their peak memory never stays with it. The
   first request for a community with no build on this machine waits for one; after that,
@@ -23,7 +25,8 @@ moment ago with one tie gets their friend's neighbourhood; changed interests, ne
 seats count at once). Candidates are ranked on the build: a member who joined since is proposed
 to others from the next build on, and candidates' changed profiles count from then. Hard rules
 never depend on either: ties, blocks, declines, opt-outs and erasures are checked in the
-statement that records the suggestions (``repository.suggestions.propose``).
+statement that records the suggestions (``record_suggestions``, through
+``repository.suggestions.record``).
 """
 
 from __future__ import annotations
