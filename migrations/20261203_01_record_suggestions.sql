@@ -19,8 +19,8 @@
 -- Then, exactly as the statement it replaces: a candidate is kept when they are still a member
 -- open to suggestions, not tied to the asker, not blocked either way, not in a declined
 -- suggestion either way, and either already have a suggestion to this member awaiting feedback
--- (its id is reused, no new exposure) or were proposed fewer than p_cap times in the last 7
--- days. The exposure counters of all candidates are held (advisory locks, in sorted order)
+-- (its id is reused, no new exposure) or were proposed fewer times than the stored cap
+-- (max_exposures_per_week) in the last 7 days. The exposure counters of all candidates are held (advisory locks, in sorted order)
 -- before the candidates are counted, and each statement of a PL/pgSQL function in READ
 -- COMMITTED takes its own snapshot, so the count sees every exposure an earlier holder
 -- committed: the cap holds under any concurrency. The asker and the kept candidates are locked
@@ -33,10 +33,11 @@
 CREATE FUNCTION record_suggestions(
     p_community bigint, p_key_id text, p_secret_hash bytea, p_settings jsonb,
     p_member text, p_read_at bigint, p_ranked jsonb,
-    p_cap integer, p_limit integer, p_model_version text,
+    p_default_cap integer, p_limit integer, p_model_version text,
     OUT status text, OUT revision bigint, OUT settings jsonb, OUT kept text[], OUT ids text[])
 LANGUAGE plpgsql AS $$
 DECLARE
+    cap integer;
     candidates text[];
     reasons jsonb[];
     scores real[];
@@ -55,6 +56,10 @@ BEGIN
         status := 'settings';
         RETURN;
     END IF;
+    -- The cap is the one stored now, whatever settings the ranking used (the last attempt of a
+    -- request does not compare them): the weekly cap holds even for a process that has not yet
+    -- seen it lowered. p_default_cap stands for a setting never stored.
+    cap := coalesce((settings->>'max_exposures_per_week')::integer, p_default_cap);
     settings := NULL;
     IF p_read_at IS NOT NULL AND revision > p_read_at AND EXISTS (
             SELECT 1 FROM community_changes ch
@@ -107,7 +112,7 @@ BEGIN
                     OR (SELECT count(*) FROM (SELECT 1 FROM suggestions e
                                                WHERE e.community_id = p_community AND e.candidate_id = r.member_id
                                                  AND e.created_at > now() - interval '7 days'
-                                               LIMIT p_cap) AS recent) < p_cap)
+                                               LIMIT cap) AS recent) < cap)
              ORDER BY r.position
              LIMIT p_limit
              -- Erasing a kept candidate waits for this call, or this call skips them.

@@ -43,6 +43,8 @@ from belonging.service.shared_indexes import Missing, SharedIndexes
 #: ids and no second exposure).
 SPARE = 5
 HEADROOM = 2
+#: The weekly cap of a community that never set one; the statement reads the stored one.
+DEFAULT_MAX_EXPOSURES: int = CommunitySettings.model_fields["max_exposures_per_week"].default
 #: Rankings made before the statement that records them finds them out of date, at most.
 ATTEMPTS = 3
 
@@ -75,8 +77,8 @@ async def suggest(
         last = attempt == ATTEMPTS - 1
         settings = CommunitySettings.from_stored(owner.settings)
         if limit > settings.max_suggestions_per_request:
-            # Refused by the settings this process last saw: read them before refusing.
-            owner = known.resettle(owner, key_id, await communities.settings_of(conn, community_id))
+            # Refused by the settings this process last saw: check the key and read them again first.
+            owner = await _reread(conn, known, key_id, owner)
             settings = CommunitySettings.from_stored(owner.settings)
         if limit > settings.max_suggestions_per_request:
             raise ApiError(422, "Invalid input", f"limit may be at most {settings.max_suggestions_per_request} "
@@ -90,7 +92,7 @@ async def suggest(
         outcome = await repository.record(
             conn, community_id, member_id, ranked, key_id=key_id, secret_hash=owner.secret_hash,
             settings=None if last else owner.settings, read_at=None if last else asking.read_at, limit=limit,
-            max_exposures=settings.max_exposures_per_week, model_version=index.model_version)
+            default_max_exposures=DEFAULT_MAX_EXPOSURES, model_version=index.model_version)
         if outcome.status == "ok" and len(outcome.recorded) < limit and len(ranked) == count and not (wide or last):
             wide = True  # more of the best were dropped than spared: go further down the ranking
             continue
@@ -110,3 +112,14 @@ async def suggest(
         else:  # stale: the member changed after the process last read them
             await indexes.catch_up(conn, community_id, outcome.revision)
     raise AssertionError("the last attempt checks neither settings nor freshness")
+
+
+async def _reread(conn: AsyncConnection, known: KnownKeys, key_id: str, owner: StoredKey) -> StoredKey:
+    """The key ``owner`` stands for as stored now (with its community's settings), remembered so."""
+    fresh = next((k for k in await communities.active_keys(conn, key_id)
+                  if k.secret_hash == owner.secret_hash and k.community_id == owner.community_id), None)
+    if fresh is None:
+        known.forget(owner, key_id)
+        raise RefusedKey()
+    return known.resettle(owner, key_id, fresh.settings)
+

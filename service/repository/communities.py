@@ -102,13 +102,6 @@ async def active_keys(conn: AsyncConnection, key_id: str) -> list[StoredKey]:
             for cid, slug, name, settings, role, secret_hash in await cur.fetchall()]
 
 
-async def settings_of(conn: AsyncConnection, community_id: int) -> dict[str, Any]:
-    """The community's stored settings (overrides of the defaults); empty if it is gone."""
-    cur = await conn.execute("SELECT settings FROM communities WHERE community_id = %(cid)s", {"cid": community_id})
-    row = await cur.fetchone()
-    return {} if row is None else row[0]
-
-
 async def update_settings(conn: AsyncConnection, community_id: int, settings: dict[str, Any]) -> None:
     await conn.execute(
         "UPDATE communities SET settings = %(settings)s WHERE community_id = %(cid)s",

@@ -43,14 +43,14 @@ class Recorded:
 _RECORD = (
     "SELECT status, revision, settings, kept, ids FROM record_suggestions("
     "%(cid)s::bigint, %(key_id)s::text, %(secret_hash)s::bytea, %(settings)s::jsonb, %(mid)s::text,"
-    " %(read_at)s::bigint, %(ranked)s::jsonb, %(cap)s::integer, %(limit)s::integer, %(model_version)s::text)"
+    " %(read_at)s::bigint, %(ranked)s::jsonb, %(default_cap)s::integer, %(limit)s::integer, %(model_version)s::text)"
 )
 
 
 async def record(
     conn: AsyncConnection, community_id: int, member_id: str, ranked: Sequence[Ranked], *,
     key_id: str, secret_hash: bytes, settings: dict[str, Any] | None, read_at: int | None,
-    limit: int, max_exposures: int, model_version: str,
+    limit: int, default_max_exposures: int, model_version: str,
 ) -> Recorded:
     """Record the first ``limit`` of ``ranked`` that may still be shown, in one round trip.
 
@@ -62,7 +62,8 @@ async def record(
     a candidate when they are still a member open to suggestions, not tied to the member, not
     blocked by or blocking them, not in a declined suggestion with them either way, and either
     already have a suggestion to this member awaiting feedback (its id is reused, no new
-    exposure) or were proposed fewer than ``max_exposures`` times in the last 7 days; it records
+    exposure) or were proposed fewer times in the last 7 days than the community's stored
+    ``max_exposures_per_week`` (``default_max_exposures`` when none is stored); it records
     the new ones and commits without waiting for the WAL to reach disk (a PostgreSQL crash can
     lose the last moments' suggestions, see the README). The cap holds under any concurrency: see the migration.
     """
@@ -72,7 +73,7 @@ async def record(
          "settings": None if settings is None else json.dumps(settings), "mid": member_id, "read_at": read_at,
          # One JSON document, encoded in one call: arrays of text, reals and jsonb cost more to encode.
          "ranked": json.dumps([[r.member_id, r.score, r.reasons] for r in ranked], ensure_ascii=False),
-         "cap": max_exposures, "limit": limit, "model_version": model_version},
+         "default_cap": default_max_exposures, "limit": limit, "model_version": model_version},
         prepare=True,
     )
     row = await cur.fetchone()

@@ -148,3 +148,41 @@ def test_accepting_while_the_candidate_is_erased_fails_no_request(shared_server:
     assert {r.status_code for r in responses[:len(suggestions)]} <= {200, 404}
     assert rows(shared_server, "SELECT count(*) FROM connections WHERE community_id = %(cid)s",
                 {"cid": community_id(shared_server, keys)}) == [(0,)]
+
+
+# The server remembers each platform key it has checked, with its community's settings, and asks
+# the database nothing more before the statement that records (service/keys.KnownKeys). These
+# race that memory against the writes that make it stale.
+
+def test_a_cap_lowered_after_the_server_read_the_settings_holds_under_parallel_requests(
+    shared_server: LiveServer,
+) -> None:
+    keys = chess_club(shared_server, max_exposures_per_week=1000)  # asked once: the server knows 1000
+    cid = community_id(shared_server, keys)
+    with shared_server.client() as http:
+        patched = http.patch(keys.url("/settings"), json={"max_exposures_per_week": CAP}, headers=keys.organiser)
+        assert patched.status_code == 200, patched.text
+    responses = race(shared_server, [ask(keys, m) for m in MEMBERS])
+    assert [r.status_code for r in responses] == [200] * len(MEMBERS), [r.text for r in responses]
+    exposures = dict(rows(shared_server, "SELECT candidate_id, count(*) FROM suggestions"
+                                         " WHERE community_id = %(cid)s GROUP BY candidate_id", {"cid": cid}))
+    assert max(exposures.values()) == CAP, exposures
+    assert all(r.json()["settings"]["max_exposures_per_week"] == CAP for r in responses)
+
+
+def test_a_platform_key_rotated_while_requests_run_is_refused_from_then_on(shared_server: LiveServer) -> None:
+    keys = chess_club(shared_server, max_exposures_per_week=1000)  # asked once: the server knows the key
+    rotate: Call = lambda http: http.post(keys.url("/keys/rotate"), json={"role": "platform", "grace_seconds": 0},  # noqa: E731
+                                          headers=keys.organiser)
+    responses = race(shared_server, [ask(keys, m) for m in MEMBERS[:12]] + [rotate])
+    assert_no_server_errors(responses)
+    assert responses[-1].status_code == 201, responses[-1].text
+    # Each request ran before the rotation committed or after it: answered, or refused as a bad key.
+    assert {r.status_code for r in responses[:-1]} <= {200, 401}, [r.text for r in responses[:-1]]
+    new_key = {"Authorization": f"Bearer {responses[-1].json()['key']}"}
+    for member_id in MEMBERS[:4]:
+        with shared_server.client() as http:
+            old = ask(keys, member_id)(http)
+            assert old.status_code == 401, old.text
+            new = http.get(keys.url(f"/members/{member_id}/suggestions"), headers=new_key)
+            assert new.status_code == 200, new.text
