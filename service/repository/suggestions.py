@@ -55,8 +55,8 @@ async def record(
     """Record the first ``limit`` of ``ranked`` that may still be shown, in one round trip.
 
     ``conn`` must be in autocommit: the call is its own transaction. The function
-    ``record_suggestions`` (``migrations/20261203_01_record_suggestions.sql``) first checks what
-    the ranking assumed: the key ``key_id`` with ``secret_hash`` is still an active platform key
+    ``record_suggestions`` (``migrations/20261203_01_record_suggestions.sql``, its lookups revised
+    in ``20261204_01_record_suggestions_lookups.sql``) first checks what the ranking assumed: the key ``key_id`` with ``secret_hash`` is still an active platform key
     of the community, its settings are still ``settings``, and the asking member has not changed
     after revision ``read_at`` (``None`` for either of the last two: not checked). Then it keeps
     a candidate when they are still a member open to suggestions, not tied to the member, not
