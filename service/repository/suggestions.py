@@ -56,16 +56,18 @@ async def record(
 
     ``conn`` must be in autocommit: the call is its own transaction. The function
     ``record_suggestions`` (``migrations/20261203_01_record_suggestions.sql``, its lookups revised
-    in ``20261204_01_record_suggestions_lookups.sql``) first checks what the ranking assumed: the key ``key_id`` with ``secret_hash`` is still an active platform key
-    of the community, its settings are still ``settings``, and the asking member has not changed
-    after revision ``read_at`` (``None`` for either of the last two: not checked). Then it keeps
-    a candidate when they are still a member open to suggestions, not tied to the member, not
-    blocked by or blocking them, not in a declined suggestion with them either way, and either
-    already have a suggestion to this member awaiting feedback (its id is reused, no new
-    exposure) or were proposed fewer times in the last 7 days than the community's stored
-    ``max_exposures_per_week`` (``default_max_exposures`` when none is stored); it records
-    the new ones and commits without waiting for the WAL to reach disk (a PostgreSQL crash can
-    lose the last moments' suggestions, see the README). The cap holds under any concurrency: see the migration.
+    in ``20261204_01_record_suggestions_lookups.sql``) first checks what the ranking assumed: the
+    key ``key_id`` with ``secret_hash`` is still an active platform key of the community, its
+    settings are still ``settings``, and the asking member has not changed after revision
+    ``read_at`` (``None`` for either of the last two: not checked). Then it keeps a candidate
+    when they are still a member open to suggestions, not tied to the member, not blocked by or
+    blocking them, not in a declined suggestion with them either way, and either already have a
+    suggestion to this member awaiting feedback (its id is reused, no new exposure) or were
+    proposed fewer times in the last 7 days than the community's stored
+    ``max_exposures_per_week`` (``default_max_exposures`` when none is stored); it records the
+    new ones and commits without waiting for the WAL to reach disk (a PostgreSQL crash can lose
+    the last moments' suggestions, see the README). The cap holds under any concurrency: see the
+    migration.
     """
     cur = await conn.execute(
         _RECORD,
