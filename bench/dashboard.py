@@ -4,7 +4,8 @@ For each size, loads the seeded synthetic community (10 ties per member) twice s
 PostgreSQL with COPY, starts ``belonging serve`` as a separate process and, in Debian's Chromium,
 signs in with the organiser key and times the click on "Sign in" until the page is loaded and
 its charts are drawn, then a second view. The first copy has never been asked for suggestions;
-the second has (so its suggestion index is built on disk, as for any community in use). Beside
+the second has (so its suggestion index is built on disk, as for any community in use, and the
+dashboard's first view stored with it: the bench waits for that file). Beside
 it, on the same server and community: ``GET .../reports/silos`` over HTTP (the report the page is
 built around) and loading the sign-in page (the cost of any page).
 
@@ -24,7 +25,7 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ADMIN, database_and_service  # noqa: E402
+from harness import ADMIN, service  # noqa: E402
 from suggestion_http import load  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -64,7 +65,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[5_000, 20_000])
     args = parser.parse_args()
     rows = []
-    with database_and_service() as (url, base):
+    with service() as running:
+        url, base = running.database_url, running.base_url
         for members in args.sizes:
             for in_use in (False, True):
                 slug = f"synthetic-{members}-{'in-use' if in_use else 'new'}"
@@ -75,6 +77,10 @@ def main() -> None:
                     asked = httpx.get(f"{base}/v1/communities/{slug}/members/m0000001/suggestions", timeout=600,
                                       headers={"Authorization": f"Bearer {keys['platform_key']}"})
                     assert asked.status_code == 200, asked.text
+                    # The build stores the dashboard's first view a moment after its index.
+                    while not all((build / "dashboard.json").exists()
+                                  for build in (running.data_dir / "indexes").glob("*/r*")):
+                        time.sleep(0.1)
                 form, first, second = first_views(base, slug, keys["organiser_key"])
                 started = time.perf_counter()
                 report = httpx.get(f"{base}/v1/communities/{slug}/reports/silos", timeout=600,

@@ -5,7 +5,9 @@ Layout, under ``<BELONGING_DATA_DIR>/indexes/<community_id>/``:
 * ``r<revision>-<nanoseconds>/``: one complete build (see :mod:`matching.stored`), never changed;
   the newest name (revision first, zero-padded) is the one to serve. Beside the index's files, a
   build holds the dashboard's first view at its revision (:mod:`service.stored_reports`), unless
-  computing it failed (the build is then written without it);
+  computing it failed (the build then goes without it). The builder computes it after the index
+  is in place, so suggestions never wait for a report, and puts it in the folder by an atomic
+  replace: readers see it whole or not at all;
 * ``.building-<pid>-<random>/``: a build being written. It becomes visible only by an atomic
   ``rename`` once every file is written and synced, so a builder killed half-way leaves a
   hidden folder that no reader ever opens (the next builder removes it) and the previous build
@@ -124,9 +126,10 @@ def write(
 ) -> tuple[Build, int]:
     """Build the index from ``data`` and put it in place. Returns the build and its size in bytes.
 
-    With ``report_settings``, the build also holds the dashboard's first view of ``data`` (read
-    at ``read_at``) computed with them, and the "Is it working?" ``figures`` read with it, unless
-    that fails: then it is logged and left out.
+    With ``report_settings``, the build then also gets the dashboard's first view of ``data``
+    (read at ``read_at``) computed with them, and the "Is it working?" ``figures`` read with it,
+    unless that fails: then it is logged and left out. Serving processes use the index as soon
+    as it is in place, before the report is written.
     """
     model = CommunityModel.from_snapshot(data)
     index = model.suggestion_index()
@@ -134,9 +137,6 @@ def write(
     parent.mkdir(parents=True, exist_ok=True)
     temporary = parent / f".building-{os.getpid()}-{secrets.token_hex(4)}"
     size = stored.save(index, temporary)
-    if report_settings is not None:
-        size += _write_report(temporary, community_id, model, report_settings, read_at or datetime.now(UTC),
-                              figures)
     for path in temporary.iterdir():
         with path.open("rb") as written:
             os.fsync(written.fileno())
@@ -145,6 +145,8 @@ def write(
     final = parent / f"r{data.revision:012d}-{written_ns}"
     os.rename(temporary, final)
     _sync_folder(parent)
+    if report_settings is not None:
+        size += _write_report(final, community_id, model, report_settings, read_at or datetime.now(UTC), figures)
     return Build(final, data.revision, written_ns), size
 
 
@@ -159,7 +161,6 @@ def _write_report(
     except Exception:
         # The index serves suggestions without it; the dashboard then computes the report itself.
         log.exception("dashboard report not stored with the build", extra={"community_id": community_id})
-        (folder / stored_reports.FILE).unlink(missing_ok=True)
         return 0
     log.info("dashboard report stored with the build", extra={
         "community_id": community_id, "bytes": size, "seconds": round(time.perf_counter() - started, 3)})

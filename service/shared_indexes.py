@@ -61,6 +61,8 @@ COMPACT_AFTER_SECONDS = 600
 """A build with changes after it is replaced after this long, so new members become candidates."""
 RETRY_COMPACTION_SECONDS = 10
 """After a compaction that failed or was claimed elsewhere, wait this long before trying again."""
+FIRST_BUILD_POLL_SECONDS = 0.05
+"""While a community's first build runs, how often a waiting request looks for its index in place."""
 
 
 @dataclass
@@ -266,15 +268,27 @@ class SharedIndexes:
         return Served(build, index, Vocabulary(index), Overlay(build.revision, since=time.monotonic()))
 
     async def _first_build(self, community_id: int) -> Served:
-        """No build on this machine yet: make one (or wait for the process making it)."""
+        """No build on this machine yet: make one (or wait for the process making it).
+
+        Returns as soon as the index is in place: the build process goes on to store the
+        dashboard's report in the background (see ``index_builds.write``).
+        """
         async with self._lock(community_id):
             while True:
                 served = await self._switch_to_newest(community_id, self._served.get(community_id))
                 if served is not None:
                     return served
-                status = await self._run_build(community_id)
+                running = self._compacting.get(community_id)
+                if running is None or running.done():
+                    # Kept with the background builds: it may outlive this request (its report).
+                    running = asyncio.get_running_loop().create_task(self._run_build(community_id))
+                    self._compacting[community_id] = running
+                await asyncio.wait({running}, timeout=FIRST_BUILD_POLL_SECONDS)
+                if not running.done():
+                    continue
+                status = running.result()
                 if status == index_builds.CLAIMED_ELSEWHERE:
-                    await asyncio.sleep(0.2)  # another process is building it
+                    await asyncio.sleep(FIRST_BUILD_POLL_SECONDS)  # another process is building it
                 elif status != 0:
                     raise RuntimeError(f"building the suggestion index of community {community_id} failed"
                                        f" (exit status {status})")

@@ -7,10 +7,11 @@ suggested ties) costs the build the report's seconds once; after that, a dashboa
 silo report at the build's revision is one file read in the serving process, instead of a read
 of the whole community and seconds of CPU on a serving worker.
 
-The document (``dashboard.json``) is written into the build's temporary folder before the
-rename, so a build is seen with its report or not at all. A build without one (written by an
-older version, or whose report failed: the build logs it and goes on) serves suggestions as
-before, and the dashboard then computes the report itself.
+The document (``dashboard.json``) is written once the build's index is in place, so the first
+suggestions of a community never wait for it: under a temporary name, synced, then renamed over
+``dashboard.json``, so a reader finds the whole document or none. A build without one (written
+by an older version, whose report failed, or whose report is still being computed) serves
+suggestions as before, and the dashboard then computes the report itself.
 
 What is stored is what the dashboard already shows organisers: the report (k-safe attribute
 groups, member ids of isolates, cut points, brokers and those at risk), display names, and the
@@ -107,22 +108,39 @@ def compute(
 
 
 def write(folder: Path, document: dict[str, Any]) -> int:
-    """Write ``document`` into the (not yet visible) build ``folder``; returns its size in bytes."""
+    """Put ``document`` in the build ``folder`` whole, or not at all; returns its size in bytes."""
     path = folder / FILE
-    with path.open("w", encoding="utf-8") as out:
-        json.dump(document, out, separators=(",", ":"))
-        out.flush()
-        os.fsync(out.fileno())
+    partial = folder / f".{FILE}.{os.getpid()}"
+    try:
+        with partial.open("w", encoding="utf-8") as out:
+            json.dump(document, out, separators=(",", ":"))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
     return path.stat().st_size
 
 
-@functools.lru_cache(maxsize=16)
 def read(folder: Path) -> StoredDashboard | None:
     """The dashboard data stored in the build ``folder``; None when it has none that fits this version.
 
-    Kept for the latest few folders read: a build folder never changes once in place. The data
-    is shared by every caller and must not be changed.
+    A report not written yet is looked for again on the next call; one found is kept (see
+    :func:`_read`). The data is shared by every caller and must not be changed.
     """
+    if not (folder / FILE).exists():
+        return None  # an older build, a build whose report failed or is still being computed, or a build removed
+    return _read(folder)
+
+
+@functools.lru_cache(maxsize=16)
+def _read(folder: Path) -> StoredDashboard | None:
+    """Kept for the latest few folders read: a report, once in its folder, never changes."""
     try:
         with (folder / FILE).open(encoding="utf-8") as source:
             document = json.load(source)

@@ -6,8 +6,10 @@ import json
 import logging
 import re
 import shutil
+import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import networkx as nx
@@ -16,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from belonging.service import index_builds, stored_reports
+from belonging.service.config import Settings
 from belonging.service.routers import dashboard
 from tests.conftest import ADMIN, CommunityKeys, LiveServer, make_community
 from tests.service.test_dashboard import connect, karate_club, load
@@ -38,10 +41,29 @@ def karate_with_secrets(http: httpx.Client | TestClient, community: CommunityKey
     return graph
 
 
-def build_by_asking(http: httpx.Client | TestClient, community: CommunityKeys) -> None:
+def ask(http: httpx.Client | TestClient, community: CommunityKeys) -> None:
     """Ask for suggestions: the first request for a community waits for its index build."""
     response = http.get(community.url("/members/0/suggestions"), headers=community.platform)
     assert response.status_code == 200, response.text
+
+
+def build_by_asking(http: httpx.Client | TestClient, community: CommunityKeys, builds: Path) -> index_builds.Build:
+    """Ask for suggestions, then wait for the build's stored report, which the build process
+    writes once the index is in place."""
+    ask(http, community)
+    return stored_report_written(builds)
+
+
+def stored_report_written(builds: Path, seconds: float = 60) -> index_builds.Build:
+    """The one build under ``builds`` once its report is in place."""
+    deadline = time.monotonic() + seconds
+    while True:
+        (folder,) = builds.glob("*/r*")
+        if (folder / stored_reports.FILE).exists():
+            (build,) = index_builds.builds(builds, int(folder.parent.name))
+            return build
+        assert time.monotonic() < deadline, "the build's report was never written"
+        time.sleep(0.05)
 
 
 def counter(http: httpx.Client, name: str, labels: str = "") -> float:
@@ -73,9 +95,7 @@ def test_with_a_build_on_disk_the_first_view_reads_no_community(live_server: Liv
         community = make_community(http, "riverside")  # type: ignore[arg-type]
         karate_with_secrets(http, community)
         before_build = datetime.now(UTC)
-        build_by_asking(http, community)
-        (build,) = index_builds.builds(tmp_path / "live" / "indexes",
-                                       community_id(live_server.database_url, community.slug))
+        build = build_by_asking(http, community, tmp_path / "live" / "indexes")
         reads = counter(http, "belonging_community_reads")
         served = counter(http, "belonging_stored_reports_served", '{shown_in="dashboard"}')
 
@@ -91,14 +111,14 @@ def test_with_a_build_on_disk_the_first_view_reads_no_community(live_server: Liv
         assert SECRET_NEED not in (build.folder / stored_reports.FILE).read_text()
 
 
-def test_the_silo_report_from_a_build_is_the_report_computed_now(live_server: LiveServer) -> None:
+def test_the_silo_report_from_a_build_is_the_report_computed_now(live_server: LiveServer, tmp_path: Path) -> None:
     queries: list[dict[str, str | list[str]]] = [{}, {"attribute": "club", "include": "members"}]
     with live_server.client() as http:
         community = make_community(http, "riverside")  # type: ignore[arg-type]
         karate_with_secrets(http, community)
         computed = [http.get(community.url("/reports/silos"), params=q, headers=community.organiser) for q in queries]
         reads = counter(http, "belonging_community_reads")
-        build_by_asking(http, community)
+        build_by_asking(http, community, tmp_path / "live" / "indexes")
         served = counter(http, "belonging_stored_reports_served", '{shown_in="api"}')
 
         stored = [http.get(community.url("/reports/silos"), params=q, headers=community.organiser) for q in queries]
@@ -114,11 +134,11 @@ def test_the_silo_report_from_a_build_is_the_report_computed_now(live_server: Li
         assert unknown.status_code == 422 and "club" in unknown.text
 
 
-def test_a_snapshot_at_the_builds_revision_is_stored_from_its_report(live_server: LiveServer) -> None:
+def test_a_snapshot_at_the_builds_revision_is_stored_from_its_report(live_server: LiveServer, tmp_path: Path) -> None:
     with live_server.client() as http:
         community = make_community(http, "riverside")  # type: ignore[arg-type]
         karate_with_secrets(http, community)
-        build_by_asking(http, community)
+        build_by_asking(http, community, tmp_path / "live" / "indexes")
         reads = counter(http, "belonging_community_reads")
 
         saved = http.post(community.url("/reports/silos/snapshots"), headers=community.organiser)
@@ -135,15 +155,13 @@ def test_a_build_without_a_stored_report_still_serves_everything(live_server: Li
     with live_server.client() as http:
         community = make_community(http, "riverside")  # type: ignore[arg-type]
         karate_with_secrets(http, community)
-        build_by_asking(http, community)
-        (build,) = index_builds.builds(tmp_path / "live" / "indexes",
-                                       community_id(live_server.database_url, community.slug))
+        build = build_by_asking(http, community, tmp_path / "live" / "indexes")
         (build.folder / stored_reports.FILE).unlink()  # as a build of an older version has none
         reads = counter(http, "belonging_community_reads")
 
         page = signed_in_page(http, community)
         report = http.get(community.url("/reports/silos"), headers=community.organiser)
-        build_by_asking(http, community)
+        ask(http, community)
 
         assert "Computed now from 37 members" in page and as_of(page) is None
         assert report.status_code == 200 and report.json()["members"] == 37
@@ -155,9 +173,7 @@ def test_a_half_written_build_folder_is_never_used(live_server: LiveServer, tmp_
     with live_server.client() as http:
         community = make_community(http, "riverside")  # type: ignore[arg-type]
         karate_with_secrets(http, community)
-        build_by_asking(http, community)
-        (build,) = index_builds.builds(tmp_path / "live" / "indexes",
-                                       community_id(live_server.database_url, community.slug))
+        build = build_by_asking(http, community, tmp_path / "live" / "indexes")
         connect(http, community, "loner-1", "loner-2")  # type: ignore[arg-type]
         # What a builder killed before its rename leaves: a hidden folder, here with a report that
         # would be at the new revision and claims a different community.
@@ -177,11 +193,12 @@ def test_a_half_written_build_folder_is_never_used(live_server: LiveServer, tmp_
 
 
 def test_a_large_community_sees_the_builds_report_and_figures_for_a_while_with_their_time(
-    client: TestClient, community: CommunityKeys, database_url: str, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, community: CommunityKeys, database_url: str, settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(dashboard, "LAG_MIN_TIES", 0)  # every community counts as large
     karate_with_secrets(client, community)
-    build_by_asking(client, community)
+    build_by_asking(client, community, settings.index_dir)
     connect(client, community, "loner-1", "loner-2")  # type: ignore[arg-type]
     with psycopg.connect(database_url) as conn:  # an answer given since the build
         conn.execute("INSERT INTO suggestions (community_id, member_id, candidate_id, score, model_version,"
@@ -222,10 +239,10 @@ def test_a_report_that_fails_leaves_the_build_whole_without_it(
 
 
 def test_a_report_stored_with_other_settings_is_not_used(
-    client: TestClient, community: CommunityKeys, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, community: CommunityKeys, settings: Settings
 ) -> None:
     karate_with_secrets(client, community)
-    build_by_asking(client, community)
+    build_by_asking(client, community, settings.index_dir)
     changed = client.patch(community.url("/settings"), json={"report_min_group_size": 3}, headers=community.organiser)
     assert changed.status_code == 200, changed.text
 
@@ -234,3 +251,34 @@ def test_a_report_stored_with_other_settings_is_not_used(
 
     assert "Computed now" in page and as_of(page) is None
     assert report["parameters"]["min_group_size"] == 3
+
+
+def test_the_first_suggestions_do_not_wait_for_the_builds_report(
+    client: TestClient, community: CommunityKeys, settings: Settings, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    karate_with_secrets(client, community)
+    go_on = tmp_path / "report-may-finish"
+    compute = stored_reports.compute
+
+    def held(*args: Any) -> dict:  # runs in the forked build process
+        deadline = time.monotonic() + 60
+        while not go_on.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return compute(*args)
+
+    monkeypatch.setattr(stored_reports, "compute", held)
+
+    ask(client, community)
+
+    (folder,) = settings.index_dir.glob("*/r*")
+    assert (folder / "meta.json").exists() and not (folder / stored_reports.FILE).exists()
+    assert "Computed now" in signed_in_page(client, community)
+    go_on.touch()
+    stored_report_written(settings.index_dir)
+    stored = stored_reports.read(folder)  # looked for again: its absence a moment ago was not kept
+    assert stored is not None and stored.data.report["members"] == 37
+    served = counter(client, "belonging_stored_reports_served", '{shown_in="api"}')  # type: ignore[arg-type]
+    report = client.get(community.url("/reports/silos"), headers=community.organiser)
+    assert report.status_code == 200 and report.json()["members"] == 37
+    assert counter(client, "belonging_stored_reports_served", '{shown_in="api"}') == served + 1  # type: ignore[arg-type]
