@@ -36,7 +36,7 @@ from psycopg import AsyncConnection
 from belonging.matching.groups import SupportGroup
 from belonging.matching.placement import PlacementOptions, propose_placement, suggest_groups_for_member
 from belonging.service.errors import conflict, invalid, not_found
-from belonging.service.indexes import CommunityModel, IndexCache
+from belonging.service.indexes import CommunityModel, IndexCache, profile_of
 from belonging.service.jobs import JobContext, handler
 from belonging.service.repository import connections, jobs, locks, members
 from belonging.service.repository import groups as repository
@@ -273,16 +273,22 @@ async def apply_placement(conn: AsyncConnection, community_id: int, placement_id
 
 # --- a member's own view ------------------------------------------------------------------------
 
-async def group_suggestions(
-    conn: AsyncConnection, indexes: IndexCache, community_id: int, revision: int, member_id: str
-) -> list[dict[str, Any]]:
-    """Support groups this member could join, best fit first, with reasons (404 for an unknown member)."""
+async def group_suggestions(conn: AsyncConnection, community_id: int, member_id: str) -> list[dict[str, Any]]:
+    """Support groups this member could join, best fit first, with reasons (404 for an unknown member).
+
+    Reads what the fit depends on and nothing more: the member's profile, blocks and tie count,
+    and the profiles of the groups' members. A member's own view is a request a platform may
+    make on every page, so it never reads the whole community.
+    """
     groups = await repository.all_groups(conn, community_id)
-    model = await indexes.get(community_id, revision, fresh=True)
-    if member_id not in model.graph.position:
+    seated = {m for g in groups for m in g.member_ids}
+    rows = await members.profiles(conn, community_id, sorted(seated | {member_id}))
+    profiles = {row["member_id"]: profile_of(row) for row in rows}
+    if member_id not in profiles:
         raise not_found(f"member {member_id!r}")
-    member = model.profiles[model.graph.position[member_id]]
+    blocks = await connections.blocks_naming(conn, community_id, [member_id])
+    degrees = await connections.degrees(conn, community_id, [member_id])
     return await asyncio.to_thread(
-        suggest_groups_for_member, member, [as_support_group(g) for g in groups], members=model.profiles,
-        blocks=[frozenset(p) for p in model.source.blocks], degrees=_degrees(model))
+        suggest_groups_for_member, profiles[member_id], [as_support_group(g) for g in groups],
+        members=list(profiles.values()), blocks=[frozenset(p) for p in blocks], degrees=degrees)
 

@@ -272,10 +272,7 @@ async def apply_placement(placement_id: PlacementIdPath, community: OrganiserCom
 
 @router.get("/members/{member_id}/groups/suggestions", response_model=GroupSuggestions,
             responses=problem_responses(404))
-async def get_group_suggestions(
-    member_id: MemberIdPath, request: Request, community: PlatformCommunity, conn: Conn,
-) -> dict:
+async def get_group_suggestions(member_id: MemberIdPath, community: PlatformCommunity, conn: Conn) -> dict:
     """Support groups this member could join, best fit first, with reasons."""
-    ranked = await support_groups.group_suggestions(conn, request.app.state.indexes, community.community_id,
-                                                    community.revision, member_id)
+    ranked = await support_groups.group_suggestions(conn, community.community_id, member_id)
     return {"member_id": member_id, "groups": ranked}

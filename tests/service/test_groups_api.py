@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from belonging.service import support_groups
+from belonging.matching.placement import suggest_groups_for_member
+from belonging.service import metrics, support_groups
+from belonging.service.indexes import profile_of
 from belonging.service.jobs import run_one
+from belonging.service.repository import connections as repository_connections
+from belonging.service.repository import groups as repository_groups
+from belonging.service.repository import members as repository_members
 from tests.conftest import CommunityKeys
 
 PROFILES = {
@@ -217,3 +224,54 @@ def test_a_large_placement_with_an_unknown_member_is_a_422_before_any_job(
     response = client.post(community.url("/placements"), json={"member_ids": ["ghost"]}, headers=community.organiser)
     assert response.status_code == 422
     assert not client.portal.call(run_one, client.app.state.pool, client.app.state)
+
+
+def test_a_members_own_view_reads_only_their_groups_members_and_fits_as_with_the_whole_community(
+    client: TestClient, community: CommunityKeys, members: None, database_url: str
+) -> None:
+    more = [{"member_id": "ivy", "needs": ["grief"], "interests": ["chess", "poetry"], "formats": ["online"]},
+            {"member_id": "jo", "interests": ["chess"], "formats": ["online"], "languages": ["en"]},
+            {"member_id": "kim", "interests": ["poetry"], "formats": ["online"]}]
+    body = "\n".join(json.dumps(m) for m in more).encode()
+    assert client.post(community.url("/members/import"), content=body, headers=community.platform).status_code == 200
+    circle = create_group(client, community, capacity=4)
+    talk = create_group(client, community, name="Grief talk", capacity=4)
+    create_group(client, community, name="Jobs", topics=["job search"])
+    for group, member_id in ((circle, "jo"), (circle, "eve"), (talk, "kim"), (talk, "fay")):
+        url = community.url(f"/groups/{group['group_id']}/members/{member_id}")
+        assert client.put(url, headers=community.organiser).status_code == 204
+    client.put(community.url("/connections"), json={"a": "ivy", "b": "jo"}, headers=community.platform)
+    reads = metrics.COMMUNITY_READS._value.get()
+
+    for member_id in ("ivy", "bob", "dan", "eve"):
+        response = client.get(community.url(f"/members/{member_id}/groups/suggestions"), headers=community.platform)
+        assert response.status_code == 200, response.text
+        assert response.json()["groups"] == whole_community_view(database_url, community, member_id), member_id
+        if member_id == "ivy":
+            assert {g["group_id"] for g in response.json()["groups"]} == {circle["group_id"], talk["group_id"]}
+    client.put(community.url("/members/kim/blocks/ivy"), headers=community.platform)
+    after_block = client.get(community.url("/members/ivy/groups/suggestions"), headers=community.platform).json()
+
+    assert metrics.COMMUNITY_READS._value.get() == reads
+    assert [g["group_id"] for g in after_block["groups"]] == [circle["group_id"]]
+    assert after_block["groups"] == whole_community_view(database_url, community, "ivy")
+
+
+def whole_community_view(database_url: str, community: CommunityKeys, member_id: str) -> list[dict]:
+    """The member's groups computed from every member's profile, every block and every tie count."""
+    with psycopg.connect(database_url) as conn:
+        (cid,) = conn.execute("SELECT community_id FROM communities WHERE slug = %s", (community.slug,)).fetchone()
+
+    async def read() -> tuple[list, list, list, dict]:
+        async with await psycopg.AsyncConnection.connect(database_url) as conn:
+            rows = await repository_members.all_profiles(conn, cid)
+            blocks = await repository_connections.all_blocks(conn, cid)
+            groups = await repository_groups.all_groups(conn, cid)
+            degrees = await repository_connections.degrees(conn, cid, [r["member_id"] for r in rows])
+            return rows, blocks, groups, degrees
+
+    rows, blocks, groups, degrees = asyncio.run(read())
+    profiles = [profile_of(row) for row in rows]
+    (member,) = [p for p in profiles if p.member_id == member_id]
+    return suggest_groups_for_member(member, [support_groups.as_support_group(g) for g in groups], members=profiles,
+                                     blocks=[frozenset(b) for b in blocks], degrees=degrees)
