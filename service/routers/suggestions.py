@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field
 from belonging.service import suggestions
 from belonging.service.deps import (
     KEYED_ROUTE_ERRORS,
-    AutocommitConn,
     Conn,
     KnownPlatformKey,
     PlatformCommunity,
+    autocommit_connection,
     bad_key,
 )
 from belonging.service.errors import conflict, not_found, problem_response, problem_responses
@@ -60,13 +60,14 @@ class Feedback(BaseModel):
 
 @router.get("/members/{member_id}/suggestions", response_model=Suggestions, responses=problem_responses(404))
 async def get_suggestions(
-    member_id: MemberIdPath, request: Request, caller: KnownPlatformKey, conn: AutocommitConn,
+    member_id: MemberIdPath, request: Request, caller: KnownPlatformKey,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> Response:
     """People for this member to meet, best first, each with reasons they can understand."""
     try:
-        shown = await suggestions.suggest(conn, request.app.state.known_keys, request.app.state.shared_indexes,
-                                          caller.key.key_id, caller.owner, member_id, limit)
+        async with autocommit_connection(request) as conn:
+            shown = await suggestions.suggest(conn, request.app.state.known_keys, request.app.state.shared_indexes,
+                                              caller.key.key_id, caller.owner, member_id, limit)
     except suggestions.RefusedKey:
         raise bad_key() from None
     rows = [{"suggestion_id": suggestion_id, "member_id": s.member_id, "score": round(s.score, 4),
