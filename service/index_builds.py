@@ -2,12 +2,12 @@
 
 Layout, under ``<BELONGING_DATA_DIR>/indexes/<community_id>/``:
 
-* ``r<revision>-<nanoseconds>/``: one complete build (see :mod:`matching.stored`), never changed;
-  the newest name (revision first, zero-padded) is the one to serve. Beside the index's files, a
-  build holds the dashboard's first view at its revision (:mod:`service.stored_reports`), unless
-  computing it failed (the build then goes without it). The builder computes it after the index
-  is in place, so suggestions never wait for a report, and puts it in the folder by an atomic
-  replace: readers see it whole or not at all;
+* ``r<revision>-<nanoseconds>/``: one complete build (see :mod:`matching.stored`), whose index
+  files never change; the newest name (revision first, zero-padded) is the one to serve. Beside
+  the index's files, a build holds the dashboard's first view at its revision
+  (:mod:`service.stored_reports`), unless computing it failed (the build then goes without it).
+  The builder computes it after the index is in place, so suggestions never wait for a report,
+  and puts it in the folder by an atomic replace: readers see it whole or not at all;
 * ``.building-<pid>-<random>/``: a build being written. It becomes visible only by an atomic
   ``rename`` once every file is written and synced, so a builder killed half-way leaves a
   hidden folder that no reader ever opens (the next builder removes it) and the previous build
