@@ -1,16 +1,15 @@
-"""Per-process, per-community in-memory indexes, kept fresh by the community revision.
+"""Whole-community models held in a process's memory, kept fresh by the community revision.
 
-Every write that changes members, ties, blocks or group seats bumps the community's revision (``community_revisions``)
-in the same transaction. A request already reads the community row (slug and keys), so
-checking freshness costs nothing extra. When the revision moved:
+Suggestions never use these: they are served from the shared, mapped build
+(:mod:`service.shared_indexes`). A model is the community read whole (graph, profiles, blocks),
+for the organiser's work that needs all of it: a silo report or dashboard the build has not
+stored, placements, intro rounds and what-ifs. Every write that changes members, ties, blocks or
+group seats bumps the community's revision, and a request that needs exact numbers waits for a
+model at that revision (``fresh``).
 
-* with no index yet, or when the asking member is not in the index, the request waits for a
-  rebuild;
-* otherwise the request is served from the current index while one rebuild runs in the
-  background, so staleness is bounded by one rebuild (about a second per 100k ties).
-
-Hard rules never depend on that staleness: each suggestion request reads the member's ties,
-blocks, declined pairs and the candidates' opt-outs fresh from PostgreSQL.
+A model may hold hundreds of megabytes (about 800 MB at a million ties), and organiser work is
+occasional: a model nobody asked for in ``IDLE_SECONDS`` is dropped, so a serving process goes
+back to the memory of its suggestions.
 """
 
 from __future__ import annotations
@@ -32,6 +31,9 @@ from belonging.service.repository import snapshot
 from belonging.service.repository.snapshot import CommunitySnapshot
 
 log = logging.getLogger("belonging.indexes")
+
+IDLE_SECONDS = 600.0
+"""A community's model not asked for this long is dropped from the process."""
 
 
 def profile_of(row: dict) -> MemberProfile:
@@ -86,9 +88,15 @@ class IndexCache:
         self.pool = pool
         self.rankers_for = rankers_for
         self._models: dict[int, CommunityModel] = {}
+        self._used_at: dict[int, float] = {}
+        self._sweep: asyncio.TimerHandle | None = None
         self._locks: dict[int, asyncio.Lock] = {}
         self._refreshing: dict[int, asyncio.Task] = {}
         self._lag = metrics.IndexLag()
+
+    def held(self) -> list[int]:
+        """The communities whose model this process holds."""
+        return sorted(self._models)
 
     async def _build(self, community_id: int, prepare: Callable[[CommunityModel], object] | None) -> CommunityModel:
         started = time.perf_counter()
@@ -111,6 +119,7 @@ class IndexCache:
             raise
         metrics.INDEX_BUILD_SECONDS.observe(time.perf_counter() - started)
         self._models[community_id] = model
+        metrics.COMMUNITY_MODELS_HELD.set(len(self._models))
         self._lag.built(community_id, model.revision)
         log.info("community index built", extra={
             "community_id": community_id, "revision": model.revision, "members": model.graph.number_of_members,
@@ -126,6 +135,8 @@ class IndexCache:
         ``fresh`` waits for a model at ``revision`` or later (reports want exact numbers).
         ``prepare`` runs on a fresh model in the build thread (e.g. build the suggestion index).
         """
+        self._used_at[community_id] = time.monotonic()
+        self._sweep_later()
         model = self._models.get(community_id)
         self._lag.seen(community_id, revision, None if model is None else model.revision)
         if model is not None and model.revision >= revision:
@@ -158,7 +169,29 @@ class IndexCache:
 
         self._refreshing[community_id] = asyncio.get_running_loop().create_task(refresh())
 
+    def _sweep_later(self) -> None:
+        if self._sweep is None:
+            self._sweep = asyncio.get_running_loop().call_later(IDLE_SECONDS, self._drop_idle)
+
+    def _drop_idle(self) -> None:
+        """Drop the models idle for ``IDLE_SECONDS``; look again later while any is held."""
+        self._sweep = None
+        now = time.monotonic()
+        for community_id, used_at in list(self._used_at.items()):
+            refreshing = self._refreshing.get(community_id)
+            if now - used_at < IDLE_SECONDS or (refreshing is not None and not refreshing.done()):
+                continue
+            del self._used_at[community_id]
+            if self._models.pop(community_id, None) is not None:
+                self._lag.forget(community_id)
+                log.info("community model dropped after being idle", extra={"community_id": community_id})
+        metrics.COMMUNITY_MODELS_HELD.set(len(self._models))
+        if self._used_at:
+            self._sweep_later()
+
     async def close(self) -> None:
+        if self._sweep is not None:
+            self._sweep.cancel()
         for task in self._refreshing.values():
             task.cancel()
         await asyncio.gather(*self._refreshing.values(), return_exceptions=True)

@@ -49,6 +49,10 @@ INDEX_REVISION_LAG = Gauge(
 JOB_SECONDS = Histogram("belonging_job_duration_seconds",
                         "Background jobs run, by kind and outcome, and their seconds.",
                         ["kind", "outcome"], buckets=_JOB_BUCKETS)
+COMMUNITY_MODELS_HELD = Gauge(
+    "belonging_community_models_held",
+    "Communities read whole into a process's memory for organiser work (dropped when idle).",
+    multiprocess_mode="livesum")
 POOL_IN_USE = Gauge("belonging_db_pool_connections_in_use", "Database connections lent out by the pool.",
                     multiprocess_mode="livesum")
 POOL_SIZE = Gauge("belonging_db_pool_connections", "Database connections the pool holds (in use or idle).",
@@ -126,6 +130,11 @@ class IndexLag:
 
     def built(self, community_id: int, model_revision: int) -> None:
         self._update(community_id, model_revision)
+
+    def forget(self, community_id: int) -> None:
+        """The community's model was dropped: it is no longer behind."""
+        self._seen.pop(community_id, None)
+        self._update(community_id, None)
 
     def _update(self, community_id: int, model_revision: int | None) -> None:
         lag = 0 if model_revision is None else max(0, self._seen.get(community_id, 0) - model_revision)
