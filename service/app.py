@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from belonging.service import auth, logs, metrics
+from belonging.service import auth, index_builds, logs, metrics
 from belonging.service import reports as report_jobs
 from belonging.service.config import Settings
 from belonging.service.database import EmbeddedPostgres, migrate, open_pool, resolve_database_url
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.indexes = IndexCache(pool, rankers_for=app.state.shared_indexes.rankers)
                 app.state.key_usage = KeyUsage(pool)
                 worker = Worker(pool, app.state, schedule=app.state.schedule)
-                leadership = Leadership(url, worker)
+                leadership = Leadership(url, worker, index_builds.machine_name(settings.index_dir))
                 if settings.run_worker:
                     leadership.start()
                 try:

@@ -128,17 +128,20 @@ class Worker(_Loop):
 
 
 class Leadership(_Loop):
-    """Runs ``worker`` in one process of all that serve the database: the one holding the leader lock.
+    """Runs ``worker`` in one process of each machine: the one holding that machine's leader lock.
 
-    Every process tries to take the lock (``locks.try_lead``) on a connection of its own and
-    tries again every ``retry_seconds`` while another holds it; the holder starts the worker and
-    checks its connection as often. A leader that dies or loses its connection loses the lock with
-    it (and stops its worker), so another process takes over within ``retry_seconds``.
+    Every process of a machine (``machine``: the host and data folder, as for index builds)
+    tries to take the lock (``locks.try_lead``) on a connection of its own and tries again every
+    ``retry_seconds`` while another holds it; the holder starts the worker and checks its
+    connection as often. A leader that dies or loses its connection loses the lock with it (and
+    stops its worker), so another process of the machine takes over within ``retry_seconds``.
+    The leaders of several machines take jobs from the one queue, each job once (``SKIP LOCKED``).
     """
 
-    def __init__(self, database_url: str, worker: Worker, *, retry_seconds: float = 5.0) -> None:
+    def __init__(self, database_url: str, worker: Worker, machine: str, *, retry_seconds: float = 5.0) -> None:
         self.database_url = database_url
         self.worker = worker
+        self.machine = machine
         self.retry_seconds = retry_seconds
         self.leading = False
 
@@ -146,7 +149,7 @@ class Leadership(_Loop):
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(self.database_url, autocommit=True) as conn:
-                    while not await locks.try_lead(conn):
+                    while not await locks.try_lead(conn, self.machine):
                         await asyncio.sleep(self.retry_seconds)
                     self.leading = True
                     log.info("leading: this process runs the background jobs")

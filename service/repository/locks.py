@@ -103,12 +103,14 @@ async def try_index_build(conn: AsyncConnection, machine: str, community_id: int
     return bool(row and row[0])
 
 
-async def try_lead(conn: AsyncConnection) -> bool:
-    """Claim leadership among every process serving this database; False if another holds it.
+async def try_lead(conn: AsyncConnection, machine: str) -> bool:
+    """Claim leadership among the processes of ``machine``; False if another of them holds it.
 
-    The leader runs the background jobs (the job queue, the daily snapshots). Session-level,
-    like index builds: it is held on a connection of the leader's own for as long as it lives.
+    The leader runs the background jobs (the job queue, the daily snapshots): one process per
+    machine, and every machine's leader takes jobs from the same queue. Session-level, like
+    index builds: it is held on a connection of the leader's own for as long as it lives.
     """
-    cur = await conn.execute("SELECT pg_try_advisory_lock(hashtextextended('belonging.leader', 0))")
+    cur = await conn.execute("SELECT pg_try_advisory_lock(hashtextextended('belonging.leader:' || %(machine)s, 0))",
+                             {"machine": machine})
     row = await cur.fetchone()
     return bool(row and row[0])

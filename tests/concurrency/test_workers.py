@@ -181,15 +181,17 @@ def test_killing_the_server_mid_build_leaves_the_previous_build_serving(database
 LEADERS = """
 SELECT pid FROM pg_locks
  WHERE locktype = 'advisory' AND granted
-   AND ((classid::bigint << 32) | objid::bigint) = hashtextextended('belonging.leader', 0)
+   AND ((classid::bigint << 32) | objid::bigint) = hashtextextended('belonging.leader:' || %s, 0)
 """
 
 
-def leaders(database: str, until: Callable[[list[int]], bool]) -> list[int]:
-    """The backends holding the leader lock, once ``until`` holds of them (a minute at most)."""
+def leaders(database: str, data: Path, until: Callable[[list[int]], bool]) -> list[int]:
+    """The backends holding the leader lock of the machine serving ``data``, once ``until`` holds
+    of them (a minute at most)."""
+    machine = index_builds.machine_name(data / "indexes")
     for _ in range(600):
         with psycopg.connect(database) as conn:
-            found = [pid for (pid,) in conn.execute(LEADERS).fetchall()]
+            found = [pid for (pid,) in conn.execute(LEADERS, (machine,)).fetchall()]
         if until(found):
             return found
         threading.Event().wait(0.1)
@@ -197,22 +199,50 @@ def leaders(database: str, until: Callable[[list[int]], bool]) -> list[int]:
 
 
 def asking(database: str, leader: int) -> int:
-    """Connections other than the leader's whose last statement asked for the leader lock."""
+    """Connections other than the leader's whose last statement asked for a leader lock."""
     with psycopg.connect(database) as conn:
         row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s AND pid <> %s",
-                           ("%pg_try_advisory_lock(hashtextextended('belonging.leader'%", leader)).fetchone()
+                           ("%pg_try_advisory_lock(hashtextextended('belonging.leader:'%", leader)).fetchone()
     return int(row[0]) if row else 0
 
 
 def test_background_jobs_run_in_one_worker_at_a_time_and_another_takes_over(database: str, tmp_path: Path) -> None:
-    with serving(database, tmp_path / "live", args=("--workers", "2")):
+    data = tmp_path / "live"
+    with serving(database, data, args=("--workers", "2")):
         # Both workers ask; one holds the lock, the other keeps asking.
-        (leader,) = leaders(database, lambda found: len(found) == 1 and asking(database, found[0]) == 1)
+        (leader,) = leaders(database, data, lambda found: len(found) == 1 and asking(database, found[0]) == 1)
         assert asking(database, leader) == 1
         with psycopg.connect(database) as conn:
             conn.execute("SELECT pg_terminate_backend(%s)", (leader,))
-        (successor,) = leaders(database, lambda found: len(found) == 1 and found[0] != leader)
+        (successor,) = leaders(database, data, lambda found: len(found) == 1 and found[0] != leader)
         assert successor != leader
+
+
+def test_every_machine_runs_background_jobs_from_the_one_queue(database: str, tmp_path: Path) -> None:
+    # Two machines: two servers on the same database, each with its own data folder.
+    one, two = tmp_path / "one", tmp_path / "two"
+    with serving(database, one) as first, serving(database, two):
+        (leader_one,) = leaders(database, one, lambda found: len(found) == 1)
+        (leader_two,) = leaders(database, two, lambda found: len(found) == 1)
+        assert leader_one != leader_two
+        keys = load(first)
+        cid = community_id(first, keys)
+        with psycopg.connect(database) as conn:
+            queued = [row[0] for row in (
+                conn.execute("INSERT INTO jobs (community_id, kind, params) VALUES (%s, 'silo_snapshot', '{}')"
+                             " RETURNING job_id::text", (cid,)).fetchone() for _ in range(6))]
+        with psycopg.connect(database) as conn:
+            for _ in range(600):
+                statuses = [row[0] for row in conn.execute(
+                    "SELECT status FROM jobs WHERE job_id::text = ANY(%s)", (queued,)).fetchall()]
+                if statuses == ["done"] * 6:
+                    break
+                threading.Event().wait(0.1)
+        assert statuses == ["done"] * 6
+        with psycopg.connect(database) as conn:
+            (snapshots,) = conn.execute("SELECT count(*) FROM report_snapshots WHERE community_id = %s",
+                                        (cid,)).fetchone()
+        assert snapshots == 6
 
 
 def test_a_killed_server_loses_no_suggestion_it_answered_nor_any_feedback(database: str, tmp_path: Path) -> None:
