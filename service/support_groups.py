@@ -35,6 +35,7 @@ from psycopg import AsyncConnection
 
 from belonging.matching.groups import SupportGroup
 from belonging.matching.placement import PlacementOptions, propose_placement, suggest_groups_for_member
+from belonging.matching.profiles import MemberProfile
 from belonging.service.errors import conflict, invalid, not_found
 from belonging.service.indexes import CommunityModel, IndexCache, profile_of
 from belonging.service.jobs import JobContext, handler
@@ -273,22 +274,40 @@ async def apply_placement(conn: AsyncConnection, community_id: int, placement_id
 
 # --- a member's own view ------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class FitInputs:
+    """What the fit of some members to the groups depends on, and nothing more."""
+
+    profiles: dict[str, MemberProfile]
+    """The members' and the groups' current members' profiles (those still members)."""
+    blocks: list[tuple[str, str]]
+    """Every block naming one of the members."""
+    degrees: dict[str, int]
+    """The members' ties (members without ties are left out)."""
+
+
+async def fit_inputs(
+    conn: AsyncConnection, community_id: int, member_ids: list[str], groups: list[SupportGroupRow]
+) -> FitInputs:
+    """Read what the fit of ``member_ids`` to ``groups`` depends on, never the whole community:
+    a member's own view and the dashboard's members at risk are asked for on every visit."""
+    seated = {m for g in groups for m in g.member_ids}
+    rows = await members.profiles(conn, community_id, sorted(seated.union(member_ids)))
+    return FitInputs({row["member_id"]: profile_of(row) for row in rows},
+                     await connections.blocks_naming(conn, community_id, member_ids),
+                     await connections.degrees(conn, community_id, member_ids))
+
+
 async def group_suggestions(conn: AsyncConnection, community_id: int, member_id: str) -> list[dict[str, Any]]:
     """Support groups this member could join, best fit first, with reasons (404 for an unknown member).
 
-    Reads what the fit depends on and nothing more: the member's profile, blocks and tie count,
-    and the profiles of the groups' members. A member's own view is a request a platform may
-    make on every page, so it never reads the whole community.
+    Reads only what the fit depends on (:func:`fit_inputs`): a platform may ask on every page.
     """
     groups = await repository.all_groups(conn, community_id)
-    seated = {m for g in groups for m in g.member_ids}
-    rows = await members.profiles(conn, community_id, sorted(seated | {member_id}))
-    profiles = {row["member_id"]: profile_of(row) for row in rows}
-    if member_id not in profiles:
+    found = await fit_inputs(conn, community_id, [member_id], groups)
+    if member_id not in found.profiles:
         raise not_found(f"member {member_id!r}")
-    blocks = await connections.blocks_naming(conn, community_id, [member_id])
-    degrees = await connections.degrees(conn, community_id, [member_id])
     return await asyncio.to_thread(
-        suggest_groups_for_member, profiles[member_id], [as_support_group(g) for g in groups],
-        members=list(profiles.values()), blocks=[frozenset(p) for p in blocks], degrees=degrees)
+        suggest_groups_for_member, found.profiles[member_id], [as_support_group(g) for g in groups],
+        members=list(found.profiles.values()), blocks=[frozenset(p) for p in found.blocks], degrees=found.degrees)
 

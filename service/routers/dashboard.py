@@ -23,15 +23,14 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from psycopg import AsyncConnection
 
-from belonging.service import auth, impact, index_builds, metrics, reports, stored_reports
+from belonging.service import auth, impact, index_builds, metrics, reports, stored_reports, support_groups
 from belonging.service.dashboard import session as sessions
 from belonging.service.dashboard import view
 from belonging.service.dashboard.view import DashboardData
 from belonging.service.deps import Conn, community_for_key
 from belonging.service.errors import ApiError
-from belonging.service.indexes import profile_of
 from belonging.service.params import SlugPath
-from belonging.service.repository import connections, dashboard_sessions, groups, members
+from belonging.service.repository import dashboard_sessions, groups
 from belonging.service.repository import impact as impact_repository
 from belonging.service.repository import reports as report_repository
 from belonging.service.repository.communities import CommunityRow
@@ -247,13 +246,9 @@ async def _suggested_groups(
 ) -> dict[str, list[view.SuggestedGroup]]:
     """Groups for the members at risk, from their profiles, blocks and ties as they are now
     (seats change every visit; only these members and the groups' members are read)."""
-    at_risk = [row.member_id for row in rows]
-    seated = {m for g in group_rows for m in g.member_ids}
-    profiles = {row["member_id"]: profile_of(row)
-                for row in await members.profiles(conn, community_id, sorted(seated.union(at_risk)))}
-    blocks = await connections.blocks_naming(conn, community_id, at_risk)
-    degrees = await connections.degrees(conn, community_id, at_risk)
-    return await asyncio.to_thread(view.suggested_groups, rows, group_rows, profiles, blocks, degrees)
+    found = await support_groups.fit_inputs(conn, community_id, [row.member_id for row in rows], group_rows)
+    return await asyncio.to_thread(view.suggested_groups, rows, group_rows, found.profiles, found.blocks,
+                                   found.degrees)
 
 
 async def _impact(
